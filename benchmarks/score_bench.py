@@ -1,0 +1,109 @@
+"""How fast `callsop score` is, against a plain Python JSON round trip.
+
+Generates a batch of realistic calls (benchmarks/generate.py: about 1,500
+characters of talk each, with events, notes, memos and tasks), then times,
+best of several runs, two commands over the same file:
+  - `callsop score FILE --format json` (all cores, as a user runs it), and
+  - a plain Python round trip (parse each line, dump a small dict),
+and prints calls per second and their ratio (target: at most 3x). Then it
+shows that time and memory per call stay flat as the batch grows, even when
+every call is to the same number (history matching is not quadratic).
+
+    python benchmarks/score_bench.py [--calls 10000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from generate import write_batch
+
+TARGET_RATIO = 3.0
+
+ROUND_TRIP = """
+import json, sys
+out = sys.stdout
+with open(sys.argv[1], encoding="utf-8") as f:
+    for line in f:
+        record = json.loads(line)
+        out.write(json.dumps({"call": record["id"], "turns": len(record["utterances"])}) + "\\n")
+"""
+
+
+def best_of(runs: int, command: list[str]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        best = min(best, time.perf_counter() - began)
+    return best
+
+
+def callsop(path: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "callsop", "score", str(path), "--format", "json", *extra]
+
+
+def growth(folder: Path, sizes: list[int]) -> None:
+    """Seconds and peak memory per call of one process (--jobs 1) by batch size."""
+    for same_number in (False, True):
+        label = "one number " if same_number else "own numbers"
+        for size in sizes:
+            path = folder / f"growth-{size}-{same_number}.jsonl"
+            write_batch(path, size, same_number=same_number)
+            began = time.perf_counter()
+            subprocess.run(callsop(path, "--jobs", "1"), check=True, stdout=subprocess.DEVNULL)
+            elapsed = time.perf_counter() - began
+            # Sizes grow, so the children's high-water mark is this run's peak.
+            peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            print(
+                f"  {label} {size:>6} calls: {elapsed * 1e6 / size:6.0f} µs/call, "
+                f"peak memory {peak_kib / 1024:6.0f} MiB ({peak_kib / size:5.1f} KiB/call)"
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        path = folder / "calls.jsonl"
+        write_batch(path, args.calls)
+        with path.open(encoding="utf-8") as lines:
+            talk = sum(
+                sum(len(u["text"]) for u in json.loads(line)["utterances"]) for line in lines
+            )
+        size_mb = path.stat().st_size / 1e6
+        print(
+            f"batch: {args.calls} calls, {talk / args.calls:.0f} characters of talk a call, {size_mb:.0f} MB"
+        )
+        ours = best_of(args.runs, callsop(path))
+        plain = best_of(args.runs, [sys.executable, "-c", ROUND_TRIP, str(path)])
+        one_core = best_of(args.runs, callsop(path, "--jobs", "1"))
+        ratio = ours / plain
+        print(
+            f"callsop score --format json:       {ours:6.2f} s  ({args.calls / ours:,.0f} calls/s)"
+        )
+        print(
+            f"  the same on one core (--jobs 1): {one_core:6.2f} s  ({args.calls / one_core:,.0f} calls/s)"
+        )
+        print(
+            f"plain JSON round trip:             {plain:6.2f} s  ({args.calls / plain:,.0f} calls/s)"
+        )
+        verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
+        print(f"ratio: {ratio:.2f}x ({verdict} the target of at most {TARGET_RATIO:g}x)")
+        print("growth, one process:")
+        growth(folder, [args.calls // 4, args.calls // 2, args.calls])
+    return 0 if ratio <= TARGET_RATIO else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

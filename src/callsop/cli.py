@@ -1,0 +1,167 @@
+"""The `callsop` command: score calls, read the rule catalogue, print the policy."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from rich.console import Console
+
+from callsop import __version__
+from callsop.policy import PolicyError, default_policy_text, load_policy
+
+EXIT_OK = 0
+EXIT_REFUSED = 1  # some records were refused; the rest were scored
+EXIT_USAGE = 2
+PROGRESS_FROM = 300  # calls; smaller batches finish before a bar helps
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callsop",
+        description="callsop：依會館電話 SOP 檢核每一通電話。Score club phone calls against the SOP.",
+    )
+    parser.add_argument("--version", action="version", version=f"callsop {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    score = commands.add_parser(
+        "score",
+        help="score call records (JSON, JSON array, JSON Lines, WebVTT)",
+        description="Score call records against every rule. All files form one batch, so "
+        "retries and redials are matched across them. Refused records are reported on "
+        "standard error and the exit status is 1; the others are still scored.",
+    )
+    score.add_argument(
+        "files", nargs="+", metavar="FILE", help="call record files; - reads standard input"
+    )
+    score.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table: a readable summary (default); json: one scorecard a line",
+    )
+    score.add_argument("--policy", metavar="FILE", help="the club's policy (TOML) over the default")
+    score.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="worker processes for big batches (default: one per core)",
+    )
+    score.add_argument(
+        "--now",
+        metavar="TIME",
+        help="ISO time the batch runs up to: retries and redials still due are na",
+    )
+
+    rules = commands.add_parser("rules", help="list the rule catalogue, or show one rule's page")
+    rules.add_argument("rule", nargs="?", metavar="ID", help="a rule id, e.g. hold.max-duration")
+    rules.add_argument("--policy", metavar="FILE", help="show options and weights from this policy")
+
+    commands.add_parser("policy", help="print the default policy, the start of a club's own file")
+    return parser
+
+
+def _error(message: str) -> None:
+    sys.stderr.write(f"callsop: {message}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "score":
+            return _score(args)
+        if args.command == "rules":
+            return _rules(args)
+        sys.stdout.write(default_policy_text())
+        return EXIT_OK
+    except PolicyError as exc:
+        _error(f"policy: {exc}")
+        return EXIT_USAGE
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (callsop score … | head)
+        return EXIT_OK
+
+
+def _parse_now(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise PolicyError(f"--now: not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise PolicyError(f"--now: needs a UTC offset, e.g. {value}+08:00")
+    return moment.timestamp()
+
+
+def _score(args: argparse.Namespace) -> int:
+    from callsop.batch import default_jobs, score_pieces
+    from callsop.record.reader import split_paths
+
+    policy = load_policy(args.policy)
+    now = _parse_now(args.now)
+    if args.jobs is not None and args.jobs < 1:
+        raise PolicyError("--jobs: give 1 or more")
+    pieces = list(split_paths(args.files))
+    with _progress(len(pieces)) as on_progress:
+        result = score_pieces(
+            pieces,
+            policy,
+            now=now,
+            jobs=args.jobs or default_jobs(),
+            as_json=args.format == "json",
+            on_progress=on_progress,
+        )
+    for refusal in result.refusals:
+        _error(f"refused {refusal}")
+    if args.format == "json":
+        out = sys.stdout.buffer
+        for line in result.lines:
+            out.write(line)
+            out.write(b"\n")
+        out.flush()
+    else:
+        from callsop.report.table import print_scorecards
+
+        print_scorecards(Console(), result.cards)
+    if result.refusals:
+        _error(f"{len(result.refusals)} record(s) refused; {result.count} scored")
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on standard error for big batches at a terminal."""
+    if total <= PROGRESS_FROM or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ("評分中", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("score", total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from callsop.report.catalogue import print_catalogue, print_rule
+    from callsop.rules import RULES_BY_ID
+
+    policy = load_policy(args.policy)
+    console = Console()
+    if args.rule is None:
+        print_catalogue(console, policy)
+        return EXIT_OK
+    rule = RULES_BY_ID.get(args.rule)
+    if rule is None:
+        near = difflib.get_close_matches(args.rule, list(RULES_BY_ID), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(near)}?" if near else "; `callsop rules` lists them"
+        _error(f"no rule {args.rule!r}{hint}")
+        return EXIT_USAGE
+    print_rule(console, rule, policy)
+    return EXIT_OK

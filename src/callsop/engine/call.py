@@ -1,0 +1,179 @@
+"""One call as the rules see it: the record, its timeline and its transcript,
+the compiled policy, and the rest of the batch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from callsop.engine.history import History
+from callsop.engine.timeline import Timeline
+from callsop.engine.transcript import Transcript
+from callsop.policy import Policy
+from callsop.record.model import CallRecord
+from callsop.text import PhraseBook, normalise, script_forms
+
+# Phrase lists only ever asked of a turn or two (the first staff turn, the
+# reply to an offer): matched directly, not carried through the scan.
+DIRECT_LISTS = (
+    "greeting",
+    "late_answer_apology",
+    "self_introduction",
+    "verify_party",
+    "apologize_interrupt",
+    "farewell",
+    "consent",
+    "agree",
+    "refuse",
+    "club_names",
+)
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    forms = {form for word in words for form in script_forms(word)}
+    return "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+
+
+# Phrase lists nearly every answered call needs (and every polite:… list):
+# found in one shared scan.
+SHARED_LISTS = (
+    "arguing",
+    "titles",
+    "caller_name_given",
+    "dont_know",
+    "asks_for_person",
+    "visitor_arrived",
+    "repeat_confirm",
+    "recap",
+    "ask_to_continue",
+    "hold_ask",
+    "when",
+)
+
+# Words that mark a date or time; the scan finds them and the talk rules read
+# the numerals around them (三點半, 5號, 星期六). 月 is left out: a date is
+# said with its day (12月5號), and 月 alone is mostly 月費 or 三個月.
+WHEN_MARKERS = ("點", "號", "日", "星期", "禮拜", "週", "明天", "後天")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A policy made ready for matching: built once per `score` call."""
+
+    policy: Policy
+    book: PhraseBook
+    surnames: frozenset[str]  # in both scripts
+    fillers: re.Pattern[str]
+    club_names: frozenset[str]
+
+    @classmethod
+    def build(cls, policy: Policy) -> Compiled:
+        lists = {
+            name: phrases
+            for name, phrases in policy.phrases.items()
+            if name not in ("surnames", "fillers")
+        }
+        for expression, variants in policy.polite.items():
+            lists[f"polite:{expression}"] = variants
+        lists["club_names"] = (*policy.club.names, *policy.club.name_suffixes)
+        lists["when"] = WHEN_MARKERS
+        shared = [n for n in lists if n in SHARED_LISTS or n.startswith("polite:")]
+        book = PhraseBook(lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared)
+        surnames = frozenset(f for s in policy.phrases["surnames"] for f in script_forms(s))
+        repeat = policy.speech.filler_repeats - 1
+        return cls(
+            policy=policy,
+            book=book,
+            surnames=surnames,
+            fillers=re.compile(f"({_alternatives(policy.phrases['fillers'])})\\1{{{repeat},}}"),
+            club_names=frozenset(f for n in policy.club.names for f in script_forms(n)),
+        )
+
+    def surname_before(self, text: str, at: int) -> str | None:
+        """The surname that ends at `at` in `text` (the 王 of 王先生), if any."""
+        for size in (2, 1):
+            if at >= size and text[at - size : at] in self.surnames:
+                return text[at - size : at]
+        return None
+
+    def surname_of(self, name: str | None) -> str | None:
+        """The surname a full name starts with (歐陽 before 歐), if it is one we know."""
+        if not name:
+            return None
+        norm = normalise(name)
+        for size in (2, 1):
+            if norm[:size] in self.surnames:
+                return norm[:size]
+        return None
+
+    def addressed_in(self, text: str) -> list[str]:
+        """Surnames used with a title in `text` (a plan's salutation: 王先生)."""
+        found = []
+        norm = normalise(text)
+        for phrase in self.book.lists["titles"]:
+            at = norm.find(phrase.pieces[0])
+            while at >= 0:
+                surname = self.surname_before(norm, at)
+                if surname:
+                    found.append(surname)
+                at = norm.find(phrase.pieces[0], at + 1)
+        return found
+
+
+class Call:
+    def __init__(
+        self,
+        record: CallRecord,
+        index: int,
+        compiled: Compiled,
+        history: History,
+        now: float | None,
+    ) -> None:
+        self.record = record
+        self.index = index
+        self.compiled = compiled
+        self.policy = compiled.policy
+        self.history = history
+        self.now = now
+        self.timeline = Timeline(record)
+        self.tags = frozenset(record.tags)
+
+    @cached_property
+    def transcript(self) -> Transcript | None:
+        if not self.record.utterances:
+            return None
+        return Transcript(self.record.utterances, self.compiled.book)
+
+    @property
+    def inbound(self) -> bool:
+        return self.record.direction == "inbound"
+
+    @property
+    def outbound(self) -> bool:
+        return self.record.direction == "outbound"
+
+    @cached_property
+    def answered(self) -> bool | None:
+        """True, False, or None when neither events nor speech tell."""
+        if self.timeline.answered is not None:
+            return True
+        if self.timeline.has_events:
+            return False
+        t = self.transcript
+        if t is not None and t.staff and (t.customer or t.other):
+            return True
+        return None
+
+    def at(self, t: float) -> float:
+        """Epoch seconds of a moment `t` seconds into the call."""
+        return self.record.started_at.timestamp() + t
+
+    @cached_property
+    def end_t(self) -> float | None:
+        """When the call ended: the hang-up, else the last event or turn."""
+        if self.timeline.hangup is not None:
+            return self.timeline.hangup.t
+        ends = [e.t for e in self.timeline.events] + [u.end for u in self.record.utterances]
+        return max(ends) if ends else None

@@ -1,0 +1,60 @@
+"""What the engine says about a call: findings, and the scorecard that holds them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+Verdict = Literal["pass", "fail", "na"]
+Evidence = dict[str, Any]
+
+
+class Outcome(msgspec.Struct, frozen=True, gc=False):
+    """A rule's verdict on one call, before the engine names the rule."""
+
+    verdict: Verdict
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+def passed(message: str, *evidence: Evidence) -> Outcome:
+    return Outcome("pass", message, evidence)
+
+
+def failed(message: str, *evidence: Evidence) -> Outcome:
+    return Outcome("fail", message, evidence)
+
+
+def not_applicable(reason: str) -> Outcome:
+    return Outcome("na", reason)
+
+
+class Finding(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One rule's verdict on one call, as `call-record.md` prints it."""
+
+    rule: str
+    verdict: Verdict
+    clause: str
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+
+class Scorecard(msgspec.Struct, frozen=True):
+    call: str
+    score: float | None
+    findings: tuple[Finding, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = msgspec.to_builtins(self)
+        return out
+
+    def verdict(self, rule_id: str) -> Verdict:
+        for finding in self.findings:
+            if finding.rule == rule_id:
+                return finding.verdict
+        raise KeyError(rule_id)

@@ -1,0 +1,57 @@
+"""score(): every call of a batch against every scored rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from callsop.engine.call import Call, Compiled
+from callsop.engine.findings import Finding, Outcome, Scorecard
+from callsop.engine.history import History
+from callsop.policy import Policy
+from callsop.record.model import CallRecord
+
+
+def score(
+    records: Sequence[CallRecord],
+    policy: Policy,
+    *,
+    now: float | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    history: History | None = None,
+    first_index: int = 0,
+) -> list[Scorecard]:
+    """One scorecard per record, in order. The batch is scored together so
+    that history rules see retries and redials.
+
+    `now` (epoch seconds) says how far time has run: a retry or redial whose
+    window is still open at `now` is `na`, not `fail`. Without it the batch
+    is taken as complete. `on_progress` is told how many calls are done.
+
+    Part of a larger batch is scored by passing that batch's `history` and
+    where `records` begin in it (`first_index`)."""
+    from callsop.rules import SCORED
+
+    compiled = Compiled.build(policy)
+    if history is None:
+        history = History.of(records, first_index)
+    weights = [policy.weight(rule.id) for rule in SCORED]
+    cards = []
+    for index, record in enumerate(records):
+        call = Call(record, first_index + index, compiled, history, now)
+        findings = []
+        earned = possible = 0.0
+        for rule, weight in zip(SCORED, weights, strict=True):
+            assert rule.check is not None
+            outcome: Outcome = rule.check(call)
+            findings.append(
+                Finding(rule.id, outcome.verdict, rule.clause, outcome.message, outcome.evidence)
+            )
+            if outcome.verdict != "na":
+                possible += weight
+                if outcome.verdict == "pass":
+                    earned += weight
+        value = round(100 * earned / possible, 1) if possible else None
+        cards.append(Scorecard(record.id, value, tuple(findings)))
+        if on_progress is not None:
+            on_progress(index + 1)
+    return cards

@@ -1,0 +1,63 @@
+"""Telephony facts of one call, read from its events."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from callsop.record.model import CallRecord, Event
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    start: float
+    end: float | None  # None: the call ended on hold with no time known
+    resumed: bool
+
+
+def rings_between(start: float, end: float, period: float) -> int:
+    """Rings heard from `start` to `end`: ceil(seconds / period), to the millisecond."""
+    seconds = round(end - start, 3)
+    return max(0, math.ceil(seconds / period - 1e-9))
+
+
+class Timeline:
+    def __init__(self, record: CallRecord) -> None:
+        events = sorted(record.events, key=lambda e: e.t)
+        self.events = events
+        self.dialing = _first(events, "dialing")
+        self.ringing = _first(events, "ringing")
+        self.answered = _first(events, "answered")
+        self.hangup = _first(events, "hangup")
+        self.transfers = [e for e in events if e.type == "transfer"]
+        self.holds = _holds(events, self.hangup)
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self.events)
+
+    def ring_count(self, end: float, period: float) -> int | None:
+        """Rings from the ringing event to `end`, or the PBX's own count."""
+        if self.ringing is None:
+            return None
+        if self.ringing.rings is not None:
+            return self.ringing.rings
+        return rings_between(self.ringing.t, end, period)
+
+
+def _first(events: list[Event], kind: str) -> Event | None:
+    return next((e for e in events if e.type == kind), None)
+
+
+def _holds(events: list[Event], hangup: Event | None) -> list[Hold]:
+    holds: list[Hold] = []
+    open_at: float | None = None
+    for event in events:
+        if event.type == "hold" and open_at is None:
+            open_at = event.t
+        elif event.type in ("resume", "transfer", "hangup") and open_at is not None:
+            holds.append(Hold(open_at, event.t, event.type == "resume"))
+            open_at = None
+    if open_at is not None:
+        holds.append(Hold(open_at, hangup.t if hangup else None, False))
+    return holds

@@ -1,0 +1,132 @@
+"""What was said on one call, normalised once and scanned once for every phrase."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+from itertools import accumulate, pairwise
+from typing import Any
+
+from callsop.engine.findings import Evidence
+from callsop.record.model import Utterance
+from callsop.text import SEP, Hit, PhraseBook, locate, match_in, normalise
+
+
+class Transcript:
+    def __init__(self, utterances: Sequence[Utterance], book: PhraseBook) -> None:
+        self.utterances = utterances
+        self.book = book
+        texts = [u.text for u in utterances]
+        self.raw = SEP.join(texts)
+        joined = normalise(self.raw)
+        norms = joined.split(SEP)
+        if len(norms) != len(utterances):  # a turn's own text held the separator
+            norms = [normalise(t.replace(SEP, " ")) for t in texts]
+            joined = SEP.join(norms)
+        self.norms = norms
+        self.joined = joined
+        starts, at = [], 0
+        for norm in norms:
+            starts.append(at)
+            at += len(norm) + 1
+        self.starts = starts
+        self.raw_starts = list(accumulate((len(x) + 1 for x in texts[:-1]), initial=0))
+        self.speakers = [u.speaker for u in utterances]
+        order = list(range(len(utterances)))
+        starts_at = [u.start for u in utterances]
+        self.in_order = all(a <= b for a, b in pairwise(starts_at))
+        if not self.in_order:
+            order.sort(key=lambda i: starts_at[i])
+        self.order = order
+        self.staff = [i for i in order if self.speakers[i] == "staff"]
+        self.customer = [i for i in order if self.speakers[i] == "customer"]
+        self.other = [i for i in order if self.speakers[i] == "other"]
+        self.memo: dict[str, Any] = {}  # what several rules derive once per call
+
+    @cached_property
+    def _hits(self) -> dict[str, list[Hit]]:
+        return self.book.scan(self.norms, self.joined, self.starts)
+
+    def _own_hits(self, list_name: str) -> list[Hit]:
+        key = f"list:{list_name}"
+        if key not in self.memo:
+            found = self.book.scan(self.norms, self.joined, self.starts, list_name)
+            self.memo[key] = found.get(list_name, [])
+        hits: list[Hit] = self.memo[key]
+        return hits
+
+    @cached_property
+    def position(self) -> dict[int, int]:
+        """Utterance index -> its place in time order."""
+        return {index: place for place, index in enumerate(self.order)}
+
+    def find(self, list_name: str, among: Iterable[int] | str | None = None) -> list[Hit]:
+        """Hits of a phrase list in text order. `among` limits them to some
+        turns, or to one speaker ("staff", "customer", "other")."""
+        if list_name in self.book.direct:
+            turns = self.order if among is None else among
+            if isinstance(turns, str):
+                turns = [i for i in self.order if self.speakers[i] == turns]
+            return [h for h in (self._direct(list_name, i) for i in turns) if h is not None]
+        if list_name in self.book.shared:
+            hits = self._hits.get(list_name, [])
+        else:
+            hits = self._own_hits(list_name)
+        if among is None:
+            return hits
+        if isinstance(among, str):
+            speakers = self.speakers
+            return [h for h in hits if speakers[h.utterance] == among]
+        wanted = set(among)
+        return [h for h in hits if h.utterance in wanted]
+
+    def first(self, list_name: str, among: Iterable[int] | str | None = None) -> Hit | None:
+        """The earliest hit of a phrase list in time order, or None."""
+        if list_name in self.book.direct and among is not None and not isinstance(among, str):
+            for index in among:
+                hit = self._direct(list_name, index)
+                if hit is not None:
+                    return hit
+            return None
+        hits = self.find(list_name, among)
+        if not hits:
+            return None
+        if self.in_order:
+            return hits[0]
+        return min(hits, key=lambda h: (self.position[h.utterance], h.start))
+
+    def _direct(self, list_name: str, index: int) -> Hit | None:
+        found = match_in(self.book.lists[list_name], self.norms[index], self.book.gap)
+        return None if found is None else Hit(index, found[0], found[1], found[2])
+
+    def evidence(self, hit: Hit) -> Evidence:
+        utterance = self.utterances[hit.utterance]
+        words = locate(utterance.text, hit.start, hit.end - hit.start)
+        return {"t": utterance.start, "utterance": hit.utterance, "words": words}
+
+    def turn(self, index: int, words: str | None = None) -> Evidence:
+        utterance = self.utterances[index]
+        return {"t": utterance.start, "utterance": index, "words": words or utterance.text}
+
+    def duration(self, indexes: Iterable[int]) -> float:
+        utterances = self.utterances
+        return sum(utterances[i].end - utterances[i].start for i in indexes)
+
+    @cached_property
+    def talk_s(self) -> float:
+        return self.duration(self.order)
+
+    @cached_property
+    def staff_s(self) -> float:
+        return self.duration(self.staff)
+
+    def turn_at(self, position: int) -> int:
+        """The utterance that position `position` of `joined` falls in."""
+        return bisect.bisect_right(self.starts, position) - 1
+
+    def later(self, index: int, turns: Sequence[int]) -> list[int]:
+        """The turns of `turns` that come after utterance `index`."""
+        place = self.position[index]
+        position = self.position
+        return [i for i in turns if position[i] > place]

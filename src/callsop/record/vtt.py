@@ -1,0 +1,111 @@
+"""A strict WebVTT reader for transcripts with `<v staff>` / `<v customer>` voices.
+
+Strict on purpose: a cue with a bad timing line is an error naming its line,
+never silently dropped. A `NOTE callsop` block may carry the record's id,
+direction, club and started_at as `key: value` lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from callsop.record.model import RecordError
+
+_TIMING = re.compile(
+    r"^((?:\d+:)?\d{2}:\d{2}\.\d{3})\s+-->\s+((?:\d+:)?\d{2}:\d{2}\.\d{3})(?:\s+.*)?$"
+)
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
+_TAG = re.compile(r"</?[^>]+>")
+_SPEAKERS = {"staff", "customer", "other"}
+
+
+class VttError(RecordError):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(None, message)
+        self.line = line
+
+
+@dataclass
+class VttCue:
+    line: int
+    start: float
+    end: float
+    speaker: str
+    text: str
+
+
+@dataclass
+class VttDocument:
+    meta: dict[str, str] = field(default_factory=dict)
+    cues: list[VttCue] = field(default_factory=list)
+
+
+def _seconds(stamp: str) -> float:
+    parts = stamp.split(":")
+    seconds = float(parts[-1])
+    minutes = int(parts[-2])
+    hours = int(parts[0]) if len(parts) == 3 else 0
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def parse_vtt(text: str) -> VttDocument:
+    lines = text.lstrip("\ufeff").splitlines()
+    if not lines or not lines[0].startswith("WEBVTT"):
+        raise VttError(1, 'not WebVTT: the first line must start with "WEBVTT"')
+    doc = VttDocument()
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] = []
+    start_line = 0
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip():
+            if not current:
+                start_line = number
+            current.append(line)
+        elif current:
+            blocks.append((start_line, current))
+            current = []
+    if current:
+        blocks.append((start_line, current))
+    for first_line, block in blocks:
+        if block[0].startswith("NOTE"):
+            _read_note(block, doc.meta)
+            continue
+        if block[0].startswith(("STYLE", "REGION")):
+            continue
+        doc.cues.append(_read_cue(first_line, block))
+    return doc
+
+
+def _read_note(block: list[str], meta: dict[str, str]) -> None:
+    head = block[0][4:].strip()
+    if not head.startswith("callsop"):
+        return
+    pairs = [head[len("callsop") :].strip(), *block[1:]]
+    for pair in pairs:
+        key, sep, value = pair.partition(":")
+        if sep and key.strip():
+            meta[key.strip()] = value.strip()
+
+
+def _read_cue(first_line: int, block: list[str]) -> VttCue:
+    timing_at = 0 if "-->" in block[0] else 1
+    if timing_at >= len(block) or "-->" not in block[timing_at]:
+        raise VttError(first_line, "cue without a timing line (00:00:01.000 --> 00:00:02.000)")
+    line_no = first_line + timing_at
+    match = _TIMING.match(block[timing_at].strip())
+    if match is None:
+        raise VttError(line_no, f"bad cue timing: {block[timing_at].strip()!r}")
+    start, end = _seconds(match.group(1)), _seconds(match.group(2))
+    if end < start:
+        raise VttError(line_no, f"cue ends ({match.group(2)}) before it starts ({match.group(1)})")
+    payload = "\n".join(block[timing_at + 1 :])
+    voice = _VOICE.search(payload)
+    if voice is None:
+        raise VttError(line_no + 1, "cue without a voice span: write <v staff> or <v customer>")
+    speaker = voice.group(1).strip().lower()
+    if speaker not in _SPEAKERS:
+        raise VttError(
+            line_no + 1, f"unknown voice {voice.group(1)!r}: use staff, customer or other"
+        )
+    return VttCue(line_no, start, end, speaker, _TAG.sub("", payload).strip())

@@ -1,0 +1,1 @@
+"""How scorecards and the catalogue are shown: JSON Lines and zh-Hant tables."""

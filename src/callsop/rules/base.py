@@ -1,0 +1,69 @@
+"""What a rule is: its id, clause, docs and check. Every rule has the same doc
+skeleton, from which `callsop rules ID` and the web catalogue are made."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from callsop.engine.call import Call
+from callsop.engine.findings import Outcome, not_applicable
+from callsop.engine.transcript import Transcript
+
+Check = Callable[[Call], Outcome]
+
+SOURCES = ("events", "speech", "record", "history", "guide")
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    clause: str
+    title: str  # zh-Hant, a few words for tables and the desk
+    sources: tuple[str, ...]
+    applies: str  # when the rule applies; otherwise the verdict is na
+    checks: str  # what passes
+    why: str  # the SOP's own words
+    options: tuple[str, ...] = ()  # policy keys the rule reads
+    check: Check | None = None  # None: guidance only, never scored
+
+    @property
+    def guide(self) -> bool:
+        return self.check is None
+
+    @property
+    def family(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+NO_SPEECH = not_applicable("no transcript: the call has no utterances")
+
+
+def answered_or_na(call: Call) -> Outcome | None:
+    """None when the call was answered, else the na that says why not."""
+    if call.answered is True:
+        return None
+    if call.answered is False:
+        return not_applicable("call never answered")
+    return not_applicable("no events or speech show whether the call was answered")
+
+
+def speech(call: Call) -> Transcript | Outcome:
+    return call.transcript if call.transcript is not None else NO_SPEECH
+
+
+def direction_or_na(call: Call, direction: str) -> Outcome | None:
+    if call.record.direction == direction:
+        return None
+    if call.record.direction is None:
+        return not_applicable("direction not known")
+    return not_applicable(f"{call.record.direction} call")
+
+
+def seconds(value: float) -> str:
+    """Seconds as a person reads them: 34 s, 75 s, 4 min 10 s."""
+    value = round(value)
+    if value < 120:
+        return f"{value} s"
+    minutes, rest = divmod(value, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"

@@ -1,0 +1,83 @@
+"""§2.3(7) Complaints: listened to, clarified, and logged the same day."""
+
+from __future__ import annotations
+
+from callsop.engine.call import Call
+from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.rules.base import Rule, speech
+from callsop.rules.common import talk_overs
+
+_QUESTION_MARKS = ("?", "？")
+
+
+def _is_complaint(call: Call) -> bool:
+    return "complaint" in call.tags
+
+
+def check_same_day_record(call: Call) -> Outcome:
+    if not _is_complaint(call):
+        return not_applicable("not a complaint")
+    entry = call.record.complaint
+    if entry is None:
+        return failed("complaint call with no complaint entry", {"field": "complaint"})
+    tz = call.policy.tz
+    call_day = call.record.started_at.astimezone(tz).date()
+    logged = entry.logged_at.astimezone(tz)
+    evidence = {"field": "complaint.logged_at", "at": logged.isoformat(timespec="minutes")}
+    if logged.date() != call_day:
+        return failed(
+            f"logged on {logged.date().isoformat()}, not the call's day ({call_day.isoformat()})",
+            evidence,
+        )
+    return passed(f"logged the same day at {logged.strftime('%H:%M')}", evidence)
+
+
+def check_listen_and_clarify(call: Call) -> Outcome:
+    if not _is_complaint(call):
+        return not_applicable("not a complaint")
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    after = t.utterances[t.customer[0]].start if t.customer else 0.0
+    staff = [i for i in t.staff if t.utterances[i].start >= after]
+    question = t.first("clarify", staff)
+    asked = t.evidence(question) if question is not None else None
+    if asked is None:
+        marked = next(
+            (i for i in staff if t.utterances[i].text.rstrip().endswith(_QUESTION_MARKS)), None
+        )
+        asked = t.turn(marked) if marked is not None else None
+    overs = talk_overs(t, call.policy.timing.talk_over_grace_s)
+    if overs:
+        s, _, early = overs[0]
+        return failed(f"talked over the customer ({early:.1f} s before they finished)", t.turn(s))
+    if asked is None:
+        return failed("asked the complaining customer no clarifying question")
+    return passed("listened and asked to clarify", asked)
+
+
+RULES = (
+    Rule(
+        id="complaint.same-day-record",
+        clause="2.3(7)",
+        title="抱怨當日記錄",
+        sources=("record",),
+        applies="calls tagged complaint",
+        checks="a complaint entry exists, logged on the same day as the call (in the policy's "
+        "time zone)",
+        why="來話表示不滿、抱怨的要先誠懇，聽對方講述，不明則問。並做好當日記錄。",
+        options=("timing.timezone",),
+        check=check_same_day_record,
+    ),
+    Rule(
+        id="complaint.listen-and-clarify",
+        clause="2.3(7), 3(5)",
+        title="傾聽並問清楚",
+        sources=("speech",),
+        applies="calls tagged complaint",
+        checks="staff asks at least one clarifying question and never talks over the customer",
+        why="聽對方講述，不明則問。認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
+        options=("phrases.clarify", "timing.talk_over_grace_s"),
+        check=check_listen_and_clarify,
+    ),
+)

@@ -1,0 +1,321 @@
+"""§2 Incoming calls: answering, greeting, asking who calls, memos, transfers,
+escalation, contact details, visitors."""
+
+from __future__ import annotations
+
+from callsop.engine.call import Call
+from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, direction_or_na, speech
+from callsop.rules.common import club_mention, names
+from callsop.text import normalise
+
+
+def _inbound_answered(call: Call) -> Outcome | None:
+    return direction_or_na(call, "inbound") or answered_or_na(call)
+
+
+def _rings_to_answer(call: Call) -> int | None:
+    tl = call.timeline
+    if tl.answered is None:
+        return None
+    return tl.ring_count(tl.answered.t, call.policy.timing.ring_period_s)
+
+
+def check_answer_promptly(call: Call) -> Outcome:
+    if gate := _inbound_answered(call):
+        return gate
+    rings = _rings_to_answer(call)
+    tl = call.timeline
+    if rings is None or tl.ringing is None or tl.answered is None:
+        return not_applicable("no ringing or answer event")
+    limit = call.policy.timing.answer_within_rings
+    evidence = ({"t": tl.ringing.t}, {"t": tl.answered.t})
+    if rings > limit:
+        return failed(f"answered after {rings} rings (> {limit})", *evidence)
+    return passed(f"answered after {rings} rings (≤ {limit})", *evidence)
+
+
+def check_apologize_late_answer(call: Call) -> Outcome:
+    if gate := _inbound_answered(call):
+        return gate
+    rings = _rings_to_answer(call)
+    limit = call.policy.timing.answer_within_rings
+    if rings is None:
+        return not_applicable("no ringing or answer event")
+    if rings <= limit:
+        return not_applicable(f"answered within {limit} rings")
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    if not t.staff:
+        return failed("staff never spoke")
+    first = t.staff[0]
+    hit = t.first("late_answer_apology", [first])
+    if hit is None:
+        return failed(f"answered after {rings} rings; no apology for the wait", t.turn(first))
+    return passed(f"apologised for {rings} rings ({hit.phrase})", t.evidence(hit))
+
+
+def check_greeting_with_club_name(call: Call) -> Outcome:
+    if gate := _inbound_answered(call):
+        return gate
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    if not t.staff:
+        return failed("staff never spoke")
+    first = t.staff[0]
+    greeting = t.first("greeting", [first])
+    club = club_mention(call, t, [first])
+    if greeting is None and club is None:
+        return failed("first turn has neither a greeting nor the club's name", t.turn(first))
+    if greeting is None:
+        return failed("first turn names the club but does not greet", t.turn(first))
+    if club is None:
+        return failed("first turn greets but does not name the club", t.turn(first))
+    return passed("greeted and named the club", t.turn(first))
+
+
+def check_ask_caller_identity(call: Call) -> Outcome:
+    if gate := _inbound_answered(call):
+        return gate
+    t = speech(call)
+    asked_by_tag = "asks-for-person" in call.tags
+    if isinstance(t, Outcome):
+        return t if asked_by_tag else not_applicable("the caller asked for nobody")
+    request = t.first("asks_for_person", "customer")
+    if not asked_by_tag and request is None:
+        return not_applicable("the caller asked for nobody")
+    cutoff = call.timeline.transfers[0].t if call.timeline.transfers else float("inf")
+    staff = [i for i in t.staff if t.utterances[i].start < cutoff]
+    customer = [i for i in t.customer if t.utterances[i].start < cutoff]
+    name = t.first("ask_name", staff)
+    purpose = t.first("ask_purpose", staff)
+    given = names(call, t)
+    known = bool(given.held) or bool(call.record.customer and call.record.customer.known)
+    volunteered_name = any(given.given.get(i) for i in customer)
+    volunteered_purpose = t.first("purpose_given", customer)
+    missing = []
+    if name is None and not volunteered_name and not known:
+        missing.append("name (貴姓)")
+    if purpose is None and volunteered_purpose is None:
+        missing.append("purpose (有什麼事)")
+    if missing:
+        before = " before the transfer" if call.timeline.transfers else ""
+        return failed("did not ask the caller's " + " or ".join(missing) + before)
+    evidence = [t.evidence(h) for h in (name, purpose) if h is not None]
+    return passed("asked who is calling and why", *evidence)
+
+
+def check_message_for_absent(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "inbound"):
+        return gate
+    if "person-absent" not in call.tags:
+        return not_applicable("the person asked for was not away")
+    memos = call.record.memos
+    if not memos:
+        return failed("no memo on the record for the absent colleague", {"field": "memos"})
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    hit = t.first("offer_message", "staff")
+    if hit is None:
+        return failed("staff did not offer to take a message or a number")
+    who = memos[0].for_ or "the colleague"
+    return passed(f"offered a message ({hit.phrase}); memo for {who}", t.evidence(hit), {"memo": 0})
+
+
+def check_warm_transfer(call: Call) -> Outcome:
+    transfers = call.timeline.transfers
+    if not transfers:
+        return not_applicable("no transfer")
+    minimum = call.policy.speech.min_transfer_summary_chars
+    for event in transfers:
+        summary = normalise(event.summary or "")
+        if len(summary) < minimum:
+            to = f" to {event.to}" if event.to else ""
+            detail = (
+                "without a briefing"
+                if not summary
+                else f"with a {len(summary)}-character briefing (< {minimum})"
+            )
+            return failed(f"transfer at {event.t:g} s{to} {detail}", {"t": event.t})
+    count = "one transfer" if len(transfers) == 1 else f"{len(transfers)} transfers"
+    return passed(
+        f"{count}, each with a briefing", *({"t": e.t, "summary": e.summary} for e in transfers)
+    )
+
+
+def check_escalate_urgent(call: Call) -> Outcome:
+    note = call.record.note
+    if note is None or not note.urgent:
+        return not_applicable("the call note is not marked urgent")
+    if not call.record.escalations:
+        return failed("urgent note, no escalation on the record", {"field": "escalations"})
+    to = call.record.escalations[0].to or "a superior"
+    return passed(f"escalated to {to}", {"escalation": 0})
+
+
+def _follow_up_owed(call: Call) -> str | None:
+    record = call.record
+    if record.memos:
+        return "memo"
+    if any(task.kind == "callback" for task in record.tasks):
+        return "callback"
+    if record.complaint is not None or "complaint" in call.tags:
+        return "complaint"
+    return None
+
+
+def check_ask_contact_details(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "inbound"):
+        return gate
+    owed = _follow_up_owed(call)
+    if owed is None:
+        return not_applicable("no follow-up owed")
+    record = call.record
+    for where, phone in (
+        *((f"memos[{i}]", m.phone) for i, m in enumerate(record.memos)),
+        *((f"tasks[{i}]", task.phone) for i, task in enumerate(record.tasks)),
+        ("customer", record.customer.phone if record.customer else None),
+    ):
+        if phone:
+            return passed(f"a contact number is on the record ({where})", {"field": where})
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return not_applicable(f"{owed} owed; no number on the record and no transcript")
+    hit = t.first("ask_contact", "staff")
+    if hit is None:
+        return failed(f"{owed} owed, but no contact number asked for or recorded")
+    return passed(f"asked for a contact number ({hit.phrase})", t.evidence(hit))
+
+
+def check_visitor_callback(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "inbound"):
+        return gate
+    t = call.transcript
+    arrived = t.first("visitor_arrived", "staff") if t is not None else None
+    if "visitor-interrupt" not in call.tags and arrived is None:
+        return not_applicable("no visitor broke off the call")
+    task = next((i for i, k in enumerate(call.record.tasks) if k.kind == "callback"), None)
+    if task is None:
+        return failed("broke off for a visitor; no callback task on the record", {"field": "tasks"})
+    if t is None:
+        return NO_SPEECH
+    hit = t.first("visitor_callback", "staff")
+    if hit is None:
+        return failed("did not tell the caller they would be called back")
+    return passed(
+        f"promised a callback ({hit.phrase}) and set the task", t.evidence(hit), {"task": task}
+    )
+
+
+RULES = (
+    Rule(
+        id="inbound.answer-promptly",
+        clause="2.2(2)",
+        title="三聲內接聽",
+        sources=("events",),
+        applies="incoming calls that were answered",
+        checks="answered within the policy's 3 rings",
+        why="鈴響三聲之內，接起電話。",
+        options=("timing.answer_within_rings", "timing.ring_period_s"),
+        check=check_answer_promptly,
+    ),
+    Rule(
+        id="inbound.apologize-late-answer",
+        clause="2.2(2)",
+        title="超過三聲要道歉",
+        sources=("events", "speech"),
+        applies="incoming calls answered after more than 3 rings",
+        checks="staff apologises for the wait in the first turn (讓您久等了／抱歉久等)",
+        why="超過三聲要道歉。",
+        options=("timing.answer_within_rings", "phrases.late_answer_apology"),
+        check=check_apologize_late_answer,
+    ),
+    Rule(
+        id="inbound.greeting-with-club-name",
+        clause="2.2(2)",
+        title="問候並自報家門",
+        sources=("speech",),
+        applies="incoming calls that were answered",
+        checks="the staff's first turn greets and names the club",
+        why="接起電話，禮貌問候，自報家門。",
+        options=("phrases.greeting", "club.names", "club.name_suffixes"),
+        check=check_greeting_with_club_name,
+    ),
+    Rule(
+        id="inbound.ask-caller-identity",
+        clause="2.2(3)",
+        title="問清姓名、單位、事由",
+        sources=("speech",),
+        applies="incoming calls where the caller asks for a particular person "
+        "(tag asks-for-person, or words like 找…教練／…在嗎)",
+        checks="before a transfer, staff asks the caller's name (請問您貴姓／哪裡找) and purpose "
+        "(請問有什麼事), unless the caller already gave them",
+        why="明確找某人的電話，要問清對方姓名、單位、事由。",
+        options=(
+            "phrases.asks_for_person",
+            "phrases.ask_name",
+            "phrases.ask_purpose",
+            "phrases.caller_name_given",
+            "phrases.purpose_given",
+        ),
+        check=check_ask_caller_identity,
+    ),
+    Rule(
+        id="inbound.message-for-absent",
+        clause="2.3(1)(2)",
+        title="不在時轉告並填備忘錄",
+        sources=("speech", "record"),
+        applies="incoming calls where the person asked for is out or busy (tag person-absent)",
+        checks="staff offers to pass a message or take a number, and a memo is on the record",
+        why="對方來電話找人不在或正在開會時應注意用語，並填寫備忘錄。如：有什麼事情是否需要我轉告他"
+        "（她）或請您留下電話號碼，等他回來後和您聯繫好嗎？",
+        options=("phrases.offer_message",),
+        check=check_message_for_absent,
+    ),
+    Rule(
+        id="inbound.warm-transfer",
+        clause="2.3(2)(5)(6)",
+        title="轉接前先簡報",
+        sources=("events", "record"),
+        applies="calls with a transfer",
+        checks="every transfer carries a short summary for the receiver",
+        why="在轉交前，應先把對方所談內容簡明扼要的告訴接收人。",
+        options=("speech.min_transfer_summary_chars",),
+        check=check_warm_transfer,
+    ),
+    Rule(
+        id="inbound.escalate-urgent",
+        clause="2.2(4)",
+        title="緊急事項即時上報",
+        sources=("record",),
+        applies="calls whose note is marked urgent",
+        checks="an escalation to a superior is on the record",
+        why="做好電話記錄，緊急事項要及時向上報告並處理。",
+        check=check_escalate_urgent,
+    ),
+    Rule(
+        id="inbound.ask-contact-details",
+        clause="2.2(5)",
+        title="留下聯繫電話",
+        sources=("speech", "record"),
+        applies="incoming calls that owe a follow-up (a memo, a callback task, a complaint)",
+        checks="a contact number is asked for in speech or present on the record",
+        why="做好電話資訊回饋。如：是這樣，您如果方便請留一下位址和聯繫電話好嗎？",
+        options=("phrases.ask_contact",),
+        check=check_ask_contact_details,
+    ),
+    Rule(
+        id="inbound.visitor-callback",
+        clause="2.3(8)",
+        title="訪客到達時約定回電",
+        sources=("speech", "record"),
+        applies="incoming calls broken off for a visitor (tag visitor-interrupt, or 棘手情況／有訪客)",
+        checks="staff told the caller they will call back, and a callback task is on the record",
+        why="通話中訪客到達時，應極時與通話方講明，我有一個棘手情況，稍後我給您打過去。",
+        options=("phrases.visitor_arrived", "phrases.visitor_callback"),
+        check=check_visitor_callback,
+    ),
+)

@@ -1,0 +1,358 @@
+"""§1 Outgoing calls: plan, opening, fetching, closing, no answer, dropped lines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from callsop.engine.call import Call
+from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.rules.base import Rule, answered_or_na, direction_or_na, seconds, speech
+from callsop.rules.common import club_mention
+
+
+def _outbound_answered(call: Call) -> Outcome | None:
+    return direction_or_na(call, "outbound") or answered_or_na(call)
+
+
+def check_plan_complete(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "outbound"):
+        return gate
+    plan = call.record.plan
+    if plan is None:
+        return failed("no call plan on the record", {"field": "plan"})
+    missing = [
+        label
+        for label, present in (
+            ("purpose", bool(plan.purpose and plan.purpose.strip())),
+            ("number verified", plan.number_verified),
+            ("name verified", plan.name_verified),
+            ("salutation", bool(plan.salutation and plan.salutation.strip())),
+            ("outline", bool(plan.outline and plan.outline.strip())),
+            ("time budget", bool(plan.time_budget_min)),
+        )
+        if not present
+    ]
+    if missing:
+        return failed("plan lacks " + ", ".join(missing), {"field": "plan"})
+    return passed(f"plan complete (budget {plan.time_budget_min:g} min)", {"field": "plan"})
+
+
+def check_greeting(call: Call) -> Outcome:
+    if gate := _outbound_answered(call):
+        return gate
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    if not t.staff:
+        return failed("staff never spoke")
+    first = t.staff[0]
+    hit = t.first("greeting", [first])
+    if hit is None:
+        return failed("staff's first turn has no greeting (您好)", t.turn(first))
+    return passed(f"greeted with {hit.phrase}", t.evidence(hit))
+
+
+def check_self_introduction(call: Call) -> Outcome:
+    if gate := _outbound_answered(call):
+        return gate
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    turns = t.staff[: call.policy.speech.self_introduction_turns]
+    if not turns:
+        return failed("staff never spoke")
+    club = club_mention(call, t, turns)
+    own = t.first("self_introduction", turns)
+    limit = f"the first {len(turns)} staff turns"
+    if club is None and own is None:
+        return failed(f"named neither the club nor themselves in {limit}", t.turn(turns[0]))
+    if club is None:
+        return failed(
+            f"did not name the club in {limit}", t.evidence(own) if own else t.turn(turns[0])
+        )
+    if own is None:
+        return failed(f"did not give their own name in {limit}", t.turn(club.utterance))
+    return passed("named the club and themselves", t.turn(club.utterance), t.evidence(own))
+
+
+def check_verify_party(call: Call) -> Outcome:
+    if gate := _outbound_answered(call):
+        return gate
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    turns = t.staff[: call.policy.speech.verify_party_turns]
+    hit = t.first("verify_party", turns)
+    if hit is None:
+        return failed(f"did not check who answered in the first {len(turns)} staff turns")
+    return passed(f"checked the person ({hit.phrase})", t.evidence(hit))
+
+
+def check_thank_for_fetching(call: Call) -> Outcome:
+    if gate := _outbound_answered(call):
+        return gate
+    t = speech(call)
+    if isinstance(t, Outcome):
+        if "fetched" in call.tags:
+            return t
+        return not_applicable("nobody else answered")
+    if "fetched" not in call.tags and not t.other:
+        return not_applicable("nobody else answered")
+    # The thanks belong between the fetcher's words and the person's first
+    # words (or in the staff's reply to them), not at the end of the call.
+    fetcher = t.other[0] if t.other else None
+    turns = t.later(fetcher, t.staff) if fetcher is not None else list(t.staff)
+    person = t.later(fetcher, t.customer) if fetcher is not None else []
+    if person:
+        until = t.position[person[0]]
+        turns = [i for i in turns if t.position[i] < until] + t.later(person[0], t.staff)[:1]
+    hit = t.first("thanks", turns)
+    if hit is None:
+        return failed("did not thank the one who fetched the person")
+    return passed(f"thanked them ({hit.phrase})", t.evidence(hit))
+
+
+def check_apologize_unscheduled(call: Call) -> Outcome:
+    if gate := _outbound_answered(call):
+        return gate
+    if call.record.prearranged is None:
+        return not_applicable("not recorded whether the call was prearranged")
+    if call.record.prearranged:
+        return not_applicable("the call was prearranged")
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    turns = t.staff[: call.policy.speech.apologize_unscheduled_turns]
+    hit = t.first("apologize_interrupt", turns)
+    if hit is None:
+        return failed(f"unscheduled call without an apology in the first {len(turns)} staff turns")
+    return passed(f"apologised for the interruption ({hit.phrase})", t.evidence(hit))
+
+
+def check_next_contact(call: Call) -> Outcome:
+    if gate := _outbound_answered(call):
+        return gate
+    for i, task in enumerate(call.record.tasks):
+        if task.kind in ("follow-up", "callback"):
+            due = f" due {task.due.isoformat()}" if task.due else ""
+            return passed(f"{task.kind} task on the record{due}", {"task": i})
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    hits = t.find("next_contact", "staff")
+    if not hits:
+        return failed("no next contact set (in speech or as a task)")
+    return passed(f"next contact set ({hits[-1].phrase})", t.evidence(hits[-1]))
+
+
+def check_no_answer_give_up(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "outbound"):
+        return gate
+    if call.answered is not False:
+        return not_applicable("call answered" if call.answered else "no events")
+    tl = call.timeline
+    if tl.ringing is None:
+        return not_applicable("never rang (no ringing event)")
+    if tl.hangup is None:
+        return not_applicable("no hang-up event")
+    if tl.hangup.by != "staff":
+        who = tl.hangup.by or "an unrecorded side"
+        return not_applicable(f"ended by {who}, not given up by staff")
+    target = call.policy.timing.give_up_rings
+    slack = call.policy.timing.give_up_tolerance_rings
+    rings = tl.ring_count(tl.hangup.t, call.policy.timing.ring_period_s) or 0
+    evidence = ({"t": tl.ringing.t}, {"t": tl.hangup.t})
+    if rings < target - slack:
+        return failed(f"gave up after {rings} rings (< {target - slack})", *evidence)
+    if rings > target + slack:
+        return failed(f"gave up after {rings} rings (> {target + slack})", *evidence)
+    return passed(f"gave up after {rings} rings ({target} ± {slack})", *evidence)
+
+
+def _when(epoch: float, call: Call) -> str:
+    return datetime.fromtimestamp(epoch, call.policy.tz).strftime("%H:%M:%S")
+
+
+def check_retry_after_no_answer(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "outbound"):
+        return gate
+    if call.answered is not False:
+        return not_applicable("call answered" if call.answered else "no events")
+    if "final" in call.tags:
+        return not_applicable("marked final: not to be retried")
+    phone = call.record.customer.phone if call.record.customer else None
+    if not phone:
+        return not_applicable("no customer number to match a retry")
+    end = call.end_t or 0.0
+    gave_up = call.at(end)
+    timing = call.policy.timing
+    low, high = timing.retry_after_min_s, timing.retry_after_max_s
+    window = f"{seconds(low)}–{seconds(high)}"
+    nxt = call.history.next_call(phone, gave_up, exclude=call.index, direction="outbound")
+    if nxt is None:
+        if call.now is not None and call.now < gave_up + high:
+            return not_applicable(f"retry due by {_when(gave_up + high, call)}")
+        return failed(f"no retry to this number ({window} later)", {"t": end})
+    delay = nxt.at - gave_up
+    evidence = ({"t": end}, {"call": nxt.id, "at": _when(nxt.at, call)})
+    if delay < low:
+        return failed(f"retried after {seconds(delay)} (< {seconds(low)})", *evidence)
+    if delay > high:
+        return failed(f"retried after {seconds(delay)} (> {seconds(high)})", *evidence)
+    return passed(f"retried after {seconds(delay)} ({window})", *evidence)
+
+
+def check_redial_after_drop(call: Call) -> Outcome:
+    hangup = call.timeline.hangup
+    if hangup is None or hangup.by != "network":
+        return not_applicable("line not dropped")
+    phone = call.record.customer.phone if call.record.customer else None
+    if not phone:
+        return not_applicable("no customer number to match a redial")
+    dropped = call.at(hangup.t)
+    limit = call.policy.timing.redial_within_s
+    nxt = call.history.next_call(phone, dropped, exclude=call.index)
+    if nxt is not None and call.inbound and nxt.direction == "inbound":
+        delay = nxt.at - dropped
+        if delay <= limit:
+            return passed(
+                f"the customer called back after {seconds(delay)} (≤ {seconds(limit)})",
+                {"t": hangup.t},
+                {"call": nxt.id, "at": _when(nxt.at, call)},
+            )
+    redial = call.history.next_call(phone, dropped, exclude=call.index, direction="outbound")
+    if redial is None:
+        if call.now is not None and call.now < dropped + limit:
+            return not_applicable(f"redial due by {_when(dropped + limit, call)}")
+        return failed(f"line dropped at {seconds(hangup.t)}; never redialled", {"t": hangup.t})
+    delay = redial.at - dropped
+    evidence = ({"t": hangup.t}, {"call": redial.id, "at": _when(redial.at, call)})
+    if delay > limit:
+        return failed(f"redialled after {seconds(delay)} (> {seconds(limit)})", *evidence)
+    return passed(f"redialled after {seconds(delay)} (≤ {seconds(limit)})", *evidence)
+
+
+RULES = (
+    Rule(
+        id="outbound.plan-complete",
+        clause="1.1(1)(2)(3)(4)",
+        title="撥打前準備完整",
+        sources=("record",),
+        applies="outbound calls",
+        checks="the call has a plan with purpose, verified number, verified name with how to "
+        "address them, an outline, and a time budget",
+        why="明確打電話的目的及交談的方向；核實電話號碼、姓名（確定對方的稱呼）；事先準備好講話內容"
+        "或交談的框架；控制好雙方通話的時間。",
+        check=check_plan_complete,
+    ),
+    Rule(
+        id="outbound.greeting",
+        clause="1.2(1)",
+        title="接通後禮貌問候",
+        sources=("speech",),
+        applies="outbound calls that were answered",
+        checks="the staff's first turn greets (您好 or a variant)",
+        why="電話接通後，禮貌問候。如：您好！",
+        options=("phrases.greeting",),
+        check=check_greeting,
+    ),
+    Rule(
+        id="outbound.self-introduction",
+        clause="1.2(1)",
+        title="自我介紹",
+        sources=("speech",),
+        applies="outbound calls that were answered",
+        checks="within the staff's first turns they name the club and themselves "
+        "(我是…／敝姓…／…會館)",
+        why="極時做自我介紹。",
+        options=(
+            "speech.self_introduction_turns",
+            "phrases.self_introduction",
+            "club.names",
+            "club.name_suffixes",
+        ),
+        check=check_self_introduction,
+    ),
+    Rule(
+        id="outbound.verify-party",
+        clause="1.2(1)",
+        title="核實對方身分",
+        sources=("speech",),
+        applies="outbound calls that were answered",
+        checks="within the staff's first turns they check they reached the intended person "
+        "(請問是…嗎／請問您是…／…在嗎)",
+        why="同時核實對方是否是你要找的人。",
+        options=("speech.verify_party_turns", "phrases.verify_party"),
+        check=check_verify_party,
+    ),
+    Rule(
+        id="outbound.thank-for-fetching",
+        clause="1.2(2)",
+        title="向代找者致謝",
+        sources=("speech",),
+        applies="outbound calls where someone else answered and fetched the person "
+        "(tag fetched, or a turn by speaker other)",
+        checks="after the other person spoke, staff thanks them (謝謝／多謝／麻煩您了)",
+        why="請對方找來你要找的人與你通話，並向對方致謝。",
+        options=("phrases.thanks",),
+        check=check_thank_for_fetching,
+    ),
+    Rule(
+        id="outbound.apologize-unscheduled",
+        clause="1.2(3)",
+        title="非預約來電致歉",
+        sources=("speech",),
+        applies="outbound calls that were answered and not prearranged",
+        checks="within the staff's first turns they apologise for the interruption "
+        "(打擾了／不好意思打擾／是不是打擾了您)",
+        why="如果不是事先預約的電話，要表示歉意：「我是不是打擾了你的重要事情」。",
+        options=("speech.apologize_unscheduled_turns", "phrases.apologize_interrupt"),
+        check=check_apologize_unscheduled,
+    ),
+    Rule(
+        id="outbound.next-contact",
+        clause="1.2(4)",
+        title="為下次接觸留下理由",
+        sources=("speech", "record"),
+        applies="outbound calls that were answered",
+        checks="a next contact is set out: in speech (再跟您聯絡／下次／改天…) or as a "
+        "follow-up or callback task on the record",
+        why="達到目的後，馬上結束通話，並為下一次接觸留下理由。",
+        options=("phrases.next_contact",),
+        check=check_next_contact,
+    ),
+    Rule(
+        id="outbound.no-answer-give-up",
+        clause="1.4(1)",
+        title="鈴響十次無人接聽即掛斷",
+        sources=("events",),
+        applies="outbound calls never answered that staff ended",
+        checks="staff gave up at the policy's 10 rings, ±1 (not earlier, not later)",
+        why="鈴響十次無人接聽，應掛斷。",
+        options=("timing.give_up_rings", "timing.give_up_tolerance_rings", "timing.ring_period_s"),
+        check=check_no_answer_give_up,
+    ),
+    Rule(
+        id="outbound.retry-after-no-answer",
+        clause="1.4(1)",
+        title="3–5 分鐘後再撥",
+        sources=("history",),
+        applies="outbound calls never answered and not tagged final",
+        checks="the same number was dialled again 3–5 minutes after the give-up",
+        why="鈴響十次無人接聽，應掛斷，3-5分鐘後再試著撥打。",
+        options=("timing.retry_after_min_s", "timing.retry_after_max_s"),
+        check=check_retry_after_no_answer,
+    ),
+    Rule(
+        id="outbound.redial-after-drop",
+        clause="1.4(4)",
+        title="斷線立即重撥",
+        sources=("history",),
+        applies="calls that ended by a dropped line (hang-up by network)",
+        checks="staff dialled the same number again within 60 s (for an incoming call, "
+        "the customer calling straight back also counts)",
+        why="不小心終斷電話，要立即進行重撥。",
+        options=("timing.redial_within_s",),
+        check=check_redial_after_drop,
+    ),
+)

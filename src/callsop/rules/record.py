@@ -1,0 +1,68 @@
+"""§4(2) and §4(12): what staff keep about the call, and which line it used."""
+
+from __future__ import annotations
+
+from callsop.engine.call import Call
+from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.rules.base import Rule, answered_or_na, direction_or_na
+
+_FIELDS = ("when", "who", "where", "what", "why", "how")
+_MAY_BE_IRRELEVANT = {"where"}
+
+
+def check_five_w_one_h(call: Call) -> Outcome:
+    if gate := answered_or_na(call):
+        return gate
+    note = call.record.note
+    if note is None:
+        return failed("no call note", {"field": "note"})
+    missing = []
+    for name in _FIELDS:
+        value = (getattr(note, name) or "").strip()
+        if not value or (value == "-" and name not in _MAY_BE_IRRELEVANT):
+            missing.append(name.upper())
+    if missing:
+        return failed(f"the note lacks {', '.join(missing)}", {"field": "note"})
+    return passed("the note fills WHEN, WHO, WHERE, WHAT, WHY, HOW", {"field": "note"})
+
+
+def check_business_only(call: Call) -> Outcome:
+    if gate := direction_or_na(call, "outbound"):
+        return gate
+    if call.record.line not in call.policy.club.consult_lines:
+        return not_applicable(
+            f"line {call.record.line or 'not recorded'} is not a consultation line"
+        )
+    purpose = call.record.purpose
+    if purpose is None:
+        return not_applicable("the call's purpose is not recorded")
+    if purpose != "business":
+        return failed(
+            f"a {purpose} call on the consultation line {call.record.line}", {"field": "purpose"}
+        )
+    return passed("a business call", {"field": "purpose"})
+
+
+RULES = (
+    Rule(
+        id="note.five-w-one-h",
+        clause="4(2), 3(6)",
+        title="5W1H 記錄完整",
+        sources=("record",),
+        applies="answered calls",
+        checks='the call note fills WHEN, WHO, WHERE, WHAT, WHY, HOW (WHERE may be "-", not relevant)',
+        why="要遵循「5W1H」法則：WHEN什麼時候、WHO物件是誰、WHERE在什麼地點、WHAT什麼事、WHY為什麼、HOW如何進行。",
+        check=check_five_w_one_h,
+    ),
+    Rule(
+        id="line.business-only",
+        clause="4(12)",
+        title="諮詢電話不打私人電話",
+        sources=("record",),
+        applies="outbound calls on a consultation line",
+        checks="the call's purpose is business",
+        why="不要用諮詢電話往外打非業務電話；保障電話業務的暢通無阻。",
+        options=("club.consult_lines",),
+        check=check_business_only,
+    ),
+)

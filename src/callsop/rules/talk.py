@@ -1,0 +1,488 @@
+"""§3, §4, §7 The conversation: manners, names, read-backs, pace and listening."""
+
+from __future__ import annotations
+
+import bisect
+
+from callsop.engine.call import Call
+from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, passed
+from callsop.engine.transcript import Transcript
+from callsop.rules.base import Rule, answered_or_na, seconds, speech
+from callsop.rules.common import names, talk_overs
+from callsop.text import digit_spans, to_simplified
+
+_NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
+_TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
+_WEEKDAY = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
+_CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "兩": 2, "两": 2}
+
+
+def _number(text: str) -> int | None:
+    """12, 十二, 二十三 as numbers (up to 99)."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        if (tens and tens not in _CN_VALUE) or (ones and ones not in _CN_VALUE):
+            return None
+        return (_CN_VALUE[tens] if tens else 1) * 10 + (_CN_VALUE[ones] if ones else 0)
+    value = 0
+    for ch in text:
+        if ch not in _CN_VALUE:
+            return None
+        value = value * 10 + _CN_VALUE[ch]
+    return value
+
+
+def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
+    """The date or time around the marker text[start:end] (點, 號, 星期…), as
+    (key, words). One key however it is said: 星期六 and 週六 give W6, 三點半
+    and 3點30分 give 3:30, 五號 and 5日 give D5 (12月5號 is read as D5). None when the marker is no
+    date or time (一點 as in 便宜一點, 星期 alone)."""
+    marker = text[start:end]
+    if len(marker) == 1:  # 點 號 日 週: most are no date (一點點, 生日, 週末)
+        if marker in "週周":
+            day = text[end : end + 1]
+            if day in _WEEKDAY:
+                return f"W{_WEEKDAY[day]}", text[start : end + 1]
+            if text[start - 1 : start] == "下":
+                return "下周", text[start - 1 : end]
+            return None
+        if start == 0 or text[start - 1] not in _NUMERALS:
+            return None
+    else:
+        marker = to_simplified(marker)
+        if marker in ("明天", "后天"):
+            return marker, text[start:end]
+        day = text[end : end + 1]  # 星期 and 禮拜 need their day
+        return (f"W{_WEEKDAY[day]}", text[start : end + 1]) if day in _WEEKDAY else None
+    marker = to_simplified(marker)
+    left = start
+    while left > 0 and start - left < 3 and text[left - 1] in _NUMERALS:
+        left -= 1
+    value = _number(text[left:start]) if left < start else None
+    if value is None:
+        return None
+    if marker in ("号", "日"):
+        return f"D{value}", text[left:end]
+    if (
+        text[left:start] == "一"
+        and to_simplified(text[max(0, left - 2) : left]) not in _TIME_OF_DAY
+    ):
+        return None  # 一點 without 下午 or the like is "a bit"
+    right, minute = end, 0
+    if text[end : end + 1] == "半":
+        right, minute = end + 1, 30
+    else:
+        stop = end
+        while stop < len(text) and stop - end < 3 and text[stop] in _NUMERALS:
+            stop += 1
+        if stop > end:
+            minute = _number(text[end:stop]) or 0
+            right = stop + (text[stop : stop + 1] == "分")
+    return f"{value}:{minute:02d}", text[left:right]
+
+
+def _speech_answered(call: Call) -> Transcript | Outcome:
+    if gate := answered_or_na(call):
+        return gate
+    return speech(call)
+
+
+def check_no_filler_strings(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    pattern = call.compiled.fillers
+    for i in t.staff:
+        if pattern.search(t.norms[i]) is not None:
+            return failed(f"strung fillers together: {t.utterances[i].text}", t.turn(i))
+    return passed(f"no filler strings in {len(t.staff)} staff turns")
+
+
+def check_no_arguing(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    hit = t.first("arguing", "staff")
+    if hit is not None:
+        return failed(f"contradicted the customer ({hit.phrase})", t.evidence(hit))
+    return passed("never contradicted or blamed the customer")
+
+
+def check_never_guess_name(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    for address in names(call, t).addresses:
+        if not address.known_then:
+            return failed(
+                f"called the caller {address.words} before the surname was given",
+                t.turn(address.turn),
+            )
+    return passed("never guessed the caller's name")
+
+
+def check_use_caller_name(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    found = names(call, t)
+    own = found.caller_surnames
+    if not own:
+        return not_applicable("the caller's surname is not known")
+    for address in found.addresses:
+        if address.surname in own:
+            return passed(f"addressed the caller as {address.words}", t.turn(address.turn))
+    return failed("knew the caller's surname but never addressed them by it")
+
+
+def check_polite_expressions(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    used: list[tuple[str, Evidence]] = []
+    for expression in call.policy.polite:
+        hit = t.first(f"polite:{expression}", "staff")
+        if hit is not None:
+            used.append((expression, t.evidence(hit)))
+    need = call.policy.speech.min_polite_expressions
+    listed = "、".join(e for e, _ in used) or "none"
+    message = f"used {len(used)} of §7's polite expressions: {listed}"
+    if len(used) < need:
+        return failed(f"{message} (< {need})", *(e for _, e in used))
+    return passed(f"{message} (≥ {need})", *(e for _, e in used))
+
+
+def _details(t: Transcript) -> dict[int, list[tuple[str, str]]]:
+    """Per turn, the numbers, dates and times said in it: (key, words)."""
+    cached: dict[int, list[tuple[str, str]]] | None = t.memo.get("details")
+    if cached is not None:
+        return cached
+    found: dict[int, list[tuple[str, str]]] = {}
+    offsets = t.raw_starts
+    for position, digits in digit_spans(t.raw):
+        turn = bisect.bisect_right(offsets, position) - 1
+        found.setdefault(turn, []).append((digits, digits))
+    for hit in t.find("when"):
+        when = read_when(t.norms[hit.utterance], hit.start, hit.end)
+        if when is not None:
+            found.setdefault(hit.utterance, []).append(when)
+    t.memo["details"] = found
+    return found
+
+
+def _key(detail: str) -> str:
+    """Numbers compare without a country code or trunk 0 (+886 912… = 0912…)."""
+    if detail.isdigit():
+        return detail[3:].lstrip("0") if detail.startswith("886") else detail.lstrip("0")
+    return detail
+
+
+def check_repeat_back(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    details = _details(t)
+    if not any(details.get(c) for c in t.customer):
+        return not_applicable("the caller gave no number, date or time")
+    confirms = {h.utterance for h in t.find("repeat_confirm", "staff")}
+    # Walk the turns that matter backwards, so each detail the caller gives
+    # meets what staff said after it: the keys read back and the first
+    # confirmation.
+    position = t.position
+    turns = sorted({*details, *confirms}, key=position.__getitem__, reverse=True)
+    echoed: dict[str, int] = {}
+    confirm: int | None = None
+    checked: list[tuple[int, str, str, int | None]] = []
+    for turn in turns:
+        speaker = t.speakers[turn]
+        if speaker == "staff":
+            for key, _ in details.get(turn, ()):
+                echoed[_key(key)] = turn
+            if turn in confirms:
+                confirm = turn
+        elif speaker == "customer":
+            for key, words in details.get(turn, ()):
+                checked.append((turn, key, words, echoed.get(_key(key), confirm)))
+    evidence: list[Evidence] = []
+    for turn, _, words, answer in reversed(checked):
+        if answer is None:
+            return failed(
+                f"the caller gave {words} at {t.utterances[turn].start:g} s; "
+                "staff never read it back or asked to confirm",
+                t.turn(turn),
+            )
+        evidence.append(t.turn(answer))
+    return passed(f"read back or confirmed {len(checked)} detail(s)", *evidence[:5])
+
+
+def check_recap_key_points(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    minimum = call.policy.speech.min_talk_for_recap_s
+    talk = t.talk_s
+    if talk <= minimum:
+        return not_applicable(f"{seconds(talk)} of talk (≤ {seconds(minimum)})")
+    hits = t.find("recap", "staff")
+    if not hits:
+        return failed(f"{seconds(talk)} of talk and no recap of the key points")
+    return passed(f"recapped the key points ({hits[-1].phrase})", t.evidence(hits[-1]))
+
+
+def check_ask_to_continue(call: Call) -> Outcome:
+    if gate := answered_or_na(call):
+        return gate
+    tl = call.timeline
+    if tl.answered is None or tl.hangup is None:
+        return not_applicable("no answer or hang-up event to measure the call")
+    after = call.policy.timing.ask_to_continue_after_s
+    length = tl.hangup.t - tl.answered.t
+    if length <= after:
+        return not_applicable(f"call of {seconds(length)} (≤ {seconds(after)})")
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    from_t = tl.answered.t + after
+    hits = t.find("ask_to_continue", "staff")
+    late = [h for h in hits if t.utterances[h.utterance].start >= from_t]
+    if late:
+        return passed(
+            f"asked to go on at {seconds(t.utterances[late[0].utterance].start - tl.answered.t)}",
+            t.evidence(late[0]),
+        )
+    if hits:
+        when = seconds(t.utterances[hits[0].utterance].start - tl.answered.t)
+        return failed(f"asked at {when}, before {seconds(after)}; not again", t.evidence(hits[0]))
+    return failed(f"call of {seconds(length)}; never asked whether to go on")
+
+
+def check_dont_guess_answers(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    unsure = t.first("dont_know", "staff")
+    if unsure is None:
+        return not_applicable("staff never said they did not know")
+    later = [unsure.utterance, *t.later(unsure.utterance, t.staff)]
+    offer = t.first("offer_colleague", later)
+    if offer is None:
+        return failed(f"said {unsure.phrase} and offered no colleague", t.evidence(unsure))
+    asked = t.first("consent", [offer.utterance])
+    if asked is not None:
+        return passed(
+            f"offered a colleague ({offer.phrase}) and asked ({asked.phrase})", t.evidence(offer)
+        )
+    reply = next(iter(t.later(offer.utterance, t.customer)), None)
+    if reply is not None and t.first("refuse", [reply]) is None:
+        agreed = t.first("agree", [reply])
+        if agreed is not None:
+            return passed(
+                f"offered a colleague ({offer.phrase}); the caller agreed",
+                t.evidence(offer),
+                t.evidence(agreed),
+            )
+    return failed(
+        f"offered a colleague ({offer.phrase}) without the caller's consent", t.evidence(offer)
+    )
+
+
+def check_speech_rate(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    s = call.policy.speech
+    spoken = t.staff_s
+    if spoken < s.min_staff_speech_s:
+        return not_applicable(
+            f"{seconds(spoken)} of staff speech (< {seconds(s.min_staff_speech_s)})"
+        )
+    rate = sum(len(t.norms[i]) for i in t.staff) / spoken * 60
+    band = f"{s.min_chars_per_minute:g}–{s.max_chars_per_minute:g}"
+    if rate < s.min_chars_per_minute:
+        return failed(f"staff spoke {rate:.0f} characters a minute (< {s.min_chars_per_minute:g})")
+    if rate > s.max_chars_per_minute:
+        return failed(f"staff spoke {rate:.0f} characters a minute (> {s.max_chars_per_minute:g})")
+    return passed(f"staff spoke {rate:.0f} characters a minute ({band})")
+
+
+def check_listen_share(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    s = call.policy.speech
+    talk = t.talk_s
+    if talk < s.min_talk_for_share_s:
+        return not_applicable(f"{seconds(talk)} of talk (< {seconds(s.min_talk_for_share_s)})")
+    share = t.staff_s / talk
+    limit = f"{s.max_staff_share:.0%}"
+    if share > s.max_staff_share:
+        return failed(f"staff talked {share:.0%} of the talk (> {limit})")
+    return passed(f"staff talked {share:.0%} of the talk (≤ {limit})")
+
+
+def check_no_talk_over(call: Call) -> Outcome:
+    t = _speech_answered(call)
+    if isinstance(t, Outcome):
+        return t
+    grace = call.policy.timing.talk_over_grace_s
+    overs = talk_overs(t, grace)
+    if overs:
+        s, c, early = overs[0]
+        return failed(
+            f"staff started {early:.1f} s before the customer finished (> {grace:g} s)",
+            t.turn(c),
+            t.turn(s),
+        )
+    return passed("never talked over the customer")
+
+
+RULES = (
+    Rule(
+        id="talk.no-filler-strings",
+        clause="4(9)",
+        title="不連用「對對對」",
+        sources=("speech",),
+        applies="answered calls",
+        checks="no staff turn strings the same filler (對／是／嗯／好) 3 or more times in a row",
+        why="不要用怪腔怪調及連續用「對……對……」，「是……是……」等。",
+        options=("phrases.fillers", "speech.filler_repeats"),
+        check=check_no_filler_strings,
+    ),
+    Rule(
+        id="talk.no-arguing",
+        clause="3(7)",
+        title="不與客戶爭執",
+        sources=("speech",),
+        applies="answered calls",
+        checks="staff never contradicts or blames the customer (你錯了／不可能／這不是我們的問題／你聽我說…)",
+        why="不要在電話裏與客戶爭執，即使客戶提出錯誤的觀點。",
+        options=("phrases.arguing",),
+        check=check_no_arguing,
+    ),
+    Rule(
+        id="talk.never-guess-name",
+        clause="2.3(10)",
+        title="不猜測對方姓名",
+        sources=("speech", "record"),
+        applies="answered calls",
+        checks="staff never addresses anyone by a surname and title (王先生) that neither the "
+        "caller said earlier nor the record already held (customer.known, the plan's salutation)",
+        why="對方的姓名決不能胡亂猜測。",
+        options=("phrases.surnames", "phrases.titles", "phrases.caller_name_given"),
+        check=check_never_guess_name,
+    ),
+    Rule(
+        id="talk.use-caller-name",
+        clause="4(13)",
+        title="記住並稱呼對方姓名",
+        sources=("speech",),
+        applies="answered calls where the caller's surname is known",
+        checks="staff addresses the caller by surname and title at least once",
+        why="要記住對方姓名，在交談中用名字稱呼對方。",
+        options=("phrases.surnames", "phrases.titles"),
+        check=check_use_caller_name,
+    ),
+    Rule(
+        id="talk.polite-expressions",
+        clause="7",
+        title="使用禮貌用語",
+        sources=("speech",),
+        applies="answered calls",
+        checks="staff uses at least 3 distinct expressions from §7's list (with variants)",
+        why="禮貌用語：貴姓、貴公司、貴方、您好、請稍候、多謝、對不起、沒關係、打擾了、再見。",
+        options=("phrases.polite", "speech.min_polite_expressions"),
+        check=check_polite_expressions,
+    ),
+    Rule(
+        id="talk.repeat-back",
+        clause="4(7), 1.3(7)",
+        title="重要資訊請對方復述",
+        sources=("speech",),
+        applies="answered calls where the caller gave a number, a date or a time",
+        checks="after each such detail, staff repeats it back (in any grouping: 0912-345-678 "
+        "or 零九一二三四五六七八) or asks the caller to confirm it",
+        why="明確告訴對方是否需要記錄，如需記錄請對方復述一遍。",
+        options=("phrases.repeat_confirm",),
+        check=check_repeat_back,
+    ),
+    Rule(
+        id="talk.recap-key-points",
+        clause="1.4(3)",
+        title="重點事情要重述",
+        sources=("speech",),
+        applies="answered calls with more than 60 s of talk",
+        checks="staff restates the key points (跟您確認一下／我再重複一次／事情是這樣的)",
+        why="重點事情要重述，雙方都一樣。如：請原諒，您聽得清楚嗎？事情是這樣的……",
+        options=("speech.min_talk_for_recap_s", "phrases.recap"),
+        check=check_recap_key_points,
+    ),
+    Rule(
+        id="talk.ask-to-continue",
+        clause="1.4(7)",
+        title="長通話詢問是否方便",
+        sources=("speech", "events"),
+        applies="answered calls of more than 5 minutes from answer to hang-up",
+        checks="at or after 5 minutes from the answer, staff asks whether it is convenient to go on "
+        "(方便繼續嗎／現在方便講話嗎)",
+        why="耗時的電話要詢問對方是否方便繼續通話。",
+        options=("timing.ask_to_continue_after_s", "phrases.ask_to_continue"),
+        check=check_ask_to_continue,
+    ),
+    Rule(
+        id="talk.dont-guess-answers",
+        clause="4(5)",
+        title="不懂不亂講，找同事解答",
+        sources=("speech",),
+        applies="calls where staff says they do not know (我不清楚／不確定)",
+        checks="staff offers to get a colleague who knows, asking the caller's consent "
+        "(…好嗎) or with the caller agreeing",
+        why="對方一定要諮詢的而且是你不瞭解的事情時，須征得對方同意後，馬上為對方找到一個可以解釋明瞭的同事過來接聽電話。",
+        options=(
+            "phrases.dont_know",
+            "phrases.offer_colleague",
+            "phrases.consent",
+            "phrases.agree",
+            "phrases.refuse",
+        ),
+        check=check_dont_guess_answers,
+    ),
+    Rule(
+        id="talk.speech-rate",
+        clause="3(2), 4(3)",
+        title="語速適中",
+        sources=("speech",),
+        applies="answered calls with at least 30 s of staff speech",
+        checks="staff speak at 120–300 characters a minute (without punctuation or spaces)",
+        why="控制好語音、語調，保持好說話速度的快慢。語言精練，吐字清晰。",
+        options=(
+            "speech.min_chars_per_minute",
+            "speech.max_chars_per_minute",
+            "speech.min_staff_speech_s",
+        ),
+        check=check_speech_rate,
+    ),
+    Rule(
+        id="talk.listen-share",
+        clause="3(5)",
+        title="多聽少說",
+        sources=("speech",),
+        applies="answered calls with at least 60 s of talk",
+        checks="staff talk for at most 70% of the talk time",
+        why="認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
+        options=("speech.max_staff_share", "speech.min_talk_for_share_s"),
+        check=check_listen_share,
+    ),
+    Rule(
+        id="talk.no-talk-over",
+        clause="3(5)",
+        title="不搶話",
+        sources=("speech",),
+        applies="answered calls",
+        checks="staff never start speaking more than 1 s before the customer's turn ends",
+        why="認真傾聽。",
+        options=("timing.talk_over_grace_s",),
+        check=check_no_talk_over,
+    ),
+)

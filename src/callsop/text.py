@@ -1,0 +1,266 @@
+"""Chinese text as the rules see it, and phrase matching that survives real speech.
+
+Text is matched in a plain form: no spaces or punctuation, ASCII for
+full-width letters and digits, lower case. Script is handled on the phrase
+side: every phrase is expanded into its Traditional and Simplified forms
+(OpenCC) once, when the policy is compiled, so the text of a call never
+needs converting; that keeps scoring within a few times a JSON round trip.
+The original text is kept for display; `locate` maps a match back to the
+words the speaker said.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+import ahocorasick
+import opencc
+
+GAP = "…"
+SEP = "\x1f"  # between utterances; survives normalisation, never in a phrase
+
+# Spaces, ASCII and CJK punctuation, general punctuation, full-width forms.
+# Not \s: it also matches SEP (\x1f counts as white space in Python).
+_STRIP = re.compile(
+    r"[ \t\n\r\f\v!-/:-@\[-`{-~\u00a0-\u00bf\u1680\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f"
+    r"\ufe10-\ufe1f\ufe30-\ufe4f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]+"
+)
+_WIDE_OR_UPPER = re.compile(r"[A-Z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B)}
+_t2s = opencc.OpenCC("t2s")
+_s2t = opencc.OpenCC("s2t")
+
+
+def normalise(text: str) -> str:
+    """The plain matching form of `text` (keeps SEP between utterances)."""
+    text = _STRIP.sub("", text)
+    if _WIDE_OR_UPPER.search(text):
+        text = text.translate(_FULLWIDTH_TABLE).lower()
+    return text
+
+
+def script_forms(text: str) -> tuple[str, ...]:
+    """`text` normalised, in the script it was written in and in the other."""
+    plain = normalise(text)
+    forms = dict.fromkeys((plain, _t2s.convert(plain), _s2t.convert(plain)))
+    return tuple(forms)
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two texts read the same whatever their script and punctuation."""
+    return bool(_t2s.convert(normalise(a)) == _t2s.convert(normalise(b)))
+
+
+def locate(original: str, start: int, length: int) -> str:
+    """The words of `original` behind normalised characters [start, start+length).
+
+    Normalising only removes characters (the stripped spans), so walking those
+    spans maps a normalised position back to the original one."""
+    if length <= 0:
+        return original
+    last = start + length - 1
+    first_at = last_at = None
+    kept = 0  # normalised characters before `previous`
+    previous = 0
+    for gap in _STRIP.finditer(original):
+        run = gap.start() - previous
+        if first_at is None and start < kept + run:
+            first_at = previous + start - kept
+        if last < kept + run:
+            last_at = previous + last - kept
+            break
+        kept += run
+        previous = gap.end()
+    else:
+        if first_at is None:
+            first_at = previous + start - kept
+        last_at = previous + last - kept
+    if first_at is None or last_at >= len(original):
+        return original
+    return original[first_at : last_at + 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrase of a list in one script: the words as the policy wrote them,
+    the normalised pieces between its gaps ("請問是…嗎" has two), and the
+    piece the scan looks for (the longest: short ones are everywhere)."""
+
+    text: str
+    pieces: tuple[str, ...]
+    anchor: int
+
+
+def compile_phrase(text: str) -> tuple[Phrase, ...]:
+    """The phrase in every script form; leading and trailing gaps are dropped."""
+    out = []
+    for form in script_forms(text.replace(GAP, SEP)):
+        pieces = tuple(p for p in form.split(SEP) if p)
+        if not pieces:
+            raise ValueError(f"phrase {text!r} has no words")
+        anchor = max(range(len(pieces)), key=lambda i: len(pieces[i]))
+        out.append(Phrase(text, pieces, anchor))
+    return tuple(out)
+
+
+class Hit(NamedTuple):
+    """A phrase found in utterance `utterance`, normalised chars [start, end)."""
+
+    utterance: int
+    start: int
+    end: int
+    phrase: str
+
+
+def match_at(phrase: Phrase, text: str, start: int, gap: int) -> tuple[int, int] | None:
+    """The span of `phrase` around its anchor found at `start` in `text`."""
+    pieces, a = phrase.pieces, phrase.anchor
+    left, right = start, start + len(pieces[a])
+    for piece in pieces[a + 1 :]:
+        at = text.find(piece, right, right + gap + len(piece))
+        if at < 0:
+            return None
+        right = at + len(piece)
+    for piece in reversed(pieces[:a]):
+        at = text.rfind(piece, max(0, left - gap - len(piece)), left)
+        if at < 0:
+            return None
+        left = at
+    return left, right
+
+
+def match_in(phrases: Iterable[Phrase], text: str, gap: int) -> tuple[int, int, str] | None:
+    """The earliest match of any of `phrases` in one text: (start, end, phrase)."""
+    best: tuple[int, int, str] | None = None
+    for phrase in phrases:
+        anchor = phrase.pieces[phrase.anchor]
+        at = text.find(anchor)
+        while at >= 0:
+            span = match_at(phrase, text, at, gap)
+            if span is not None:
+                if best is None or span[0] < best[0]:
+                    best = (span[0], span[1], phrase.text)
+                break
+            at = text.find(anchor, at + 1)
+    return best
+
+
+Owners = tuple[int, str, tuple[str, ...], tuple[tuple[str, Phrase], ...]]
+
+
+class PhraseBook:
+    """Every phrase list of a policy, ready to find in a call's transcript.
+
+    Lists are found in one of three ways, by how rules ask for them:
+    - `shared`: lists nearly every call needs share one Aho-Corasick scan
+      of the whole transcript, each hit sorted into the lists that own it;
+    - `direct`: lists only ever asked of a turn or two (the first staff
+      turn) are looked for in those turns alone;
+    - the rest, asked only when a rule applies (a hold, a complaint), get an
+      automaton each, run over the transcript the first time they are asked.
+    """
+
+    def __init__(
+        self,
+        lists: Mapping[str, Sequence[str]],
+        gap_max_chars: int,
+        direct: Iterable[str] = (),
+        shared: Iterable[str] = (),
+    ) -> None:
+        self.gap = gap_max_chars
+        self.lists: dict[str, tuple[Phrase, ...]] = {
+            name: tuple(form for p in phrases for form in compile_phrase(p))
+            for name, phrases in lists.items()
+        }
+        self.direct = frozenset(direct) & set(self.lists)
+        self.shared = frozenset(shared) & set(self.lists) - self.direct
+        self._shared = _automaton({n: self.lists[n] for n in self.shared})
+        self._own = {
+            name: _automaton({name: phrases})
+            for name, phrases in self.lists.items()
+            if name not in self.direct and name not in self.shared
+        }
+
+    def scan(
+        self, norms: Sequence[str], joined: str, starts: Sequence[int], list_name: str | None = None
+    ) -> dict[str, list[Hit]]:
+        """Hits in the utterances `norms` (joined by SEP into `joined`,
+        utterance i starting at `starts[i]`), in text order: of every shared
+        list, or of the one list `list_name`."""
+        automaton = self._shared if list_name is None else self._own[list_name]
+        found: defaultdict[str, list[Hit]] = defaultdict(list)
+        gap = self.gap
+        make = tuple.__new__  # Hit(...) costs twice as much, once per hit
+        index, last = 0, len(starts) - 1
+        for end, (length, words, singles, gapped) in automaton.iter(joined):
+            start = end - length + 1
+            while index < last and starts[index + 1] <= start:
+                index += 1
+            local = start - starts[index]
+            if singles:
+                hit = make(Hit, (index, local, local + length, words))
+                for name in singles:
+                    found[name].append(hit)
+            for name, phrase in gapped:
+                span = match_at(phrase, norms[index], local, gap)
+                if span is not None:
+                    found[name].append(make(Hit, (index, span[0], span[1], phrase.text)))
+        return found
+
+
+def _automaton(lists: dict[str, tuple[Phrase, ...]]) -> ahocorasick.Automaton:
+    """One automaton over the anchors of `lists`; each anchor carries the
+    lists that own it: (length, words, single-piece lists, gapped phrases)."""
+    anchors: dict[str, dict[tuple[str, tuple[str, ...]], Phrase]] = {}
+    for name, phrases in lists.items():
+        for phrase in phrases:
+            owners = anchors.setdefault(phrase.pieces[phrase.anchor], {})
+            owners.setdefault((name, phrase.pieces), phrase)  # one hit per list and words
+    automaton = ahocorasick.Automaton()
+    for anchor, owned in anchors.items():
+        singles = [(name, p.text) for (name, pieces), p in owned.items() if len(pieces) == 1]
+        gapped = tuple((name, p) for (name, pieces), p in owned.items() if len(pieces) > 1)
+        words = singles[0][1] if singles else ""
+        entry: Owners = (len(anchor), words, tuple(name for name, _ in singles), gapped)
+        automaton.add_word(anchor, entry)
+    if not anchors:
+        automaton.add_word(SEP, (1, "", (), ()))
+    automaton.make_automaton()
+    return automaton
+
+
+_CN_DIGITS = str.maketrans("零〇一二三四五六七八九兩两幺", "00123456789221")
+_DIGIT = "0-9\uff10-\uff19零〇一二三四五六七八九兩两幺"
+_NUMBER_SEPARATORS = re.compile("[ \\-\u2010-\u2015.\uff0d]")
+_NUMBER = re.compile(f"[{_DIGIT}](?:[ \\-\u2010-\u2015.\uff0d]?[{_DIGIT}])+")
+
+
+def digit_strings(text: str, min_digits: int = 4) -> list[str]:
+    """Numbers of at least `min_digits` digits in `text`, as plain digits.
+
+    Groupings and spoken digits are read alike: 0912-345-678, 0912 345 678
+    and 零九一二三四五六七八 all give 0912345678 (幺 is the spoken 1 of phone
+    numbers). Commas and other punctuation end a number."""
+    return [d for _, d in digit_spans(text, min_digits)]
+
+
+def digit_spans(text: str, min_digits: int = 4) -> list[tuple[int, str]]:
+    """(position, digits) of each number in `text`; see `digit_strings`."""
+    out = []
+    for match in _NUMBER.finditer(text):
+        digits = _NUMBER_SEPARATORS.sub("", match.group(0))
+        digits = digits.translate(_FULLWIDTH_TABLE).translate(_CN_DIGITS)
+        if len(digits) >= min_digits:
+            out.append((match.start(), digits))
+    return out
+
+
+@lru_cache(maxsize=256)
+def to_simplified(text: str) -> str:
+    converted: str = _t2s.convert(text)
+    return converted
