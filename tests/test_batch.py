@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from callsop.batch import PARALLEL_FROM, score_pieces
+from callsop.batch import PARALLEL_FROM, score_units
 from callsop.policy import default_policy
-from callsop.record.reader import split_bytes
+from callsop.record.reader import LineRange, load_paths, split_bytes, split_paths
 from tests.helpers import dumps, make_record
 
 
@@ -37,9 +38,12 @@ def _batch() -> bytes:
 
 
 def test_parallel_scoring_matches_serial_scoring() -> None:
-    pieces = list(split_bytes("batch.jsonl", _batch()))
-    serial = score_pieces(pieces, default_policy(), jobs=1, as_json=True)
-    parallel = score_pieces(pieces, default_policy(), jobs=2, as_json=True)
+    data = _batch()
+    pieces = list(split_bytes("batch.jsonl", data))
+    serial = score_units(pieces, default_policy(), jobs=1, as_json=True)
+    parallel = score_units(
+        [LineRange("batch.jsonl", data, 0, len(data))], default_policy(), jobs=2, as_json=True
+    )
     assert parallel.lines == serial.lines
     assert [str(r) for r in parallel.refusals] == [str(r) for r in serial.refusals]
     assert parallel.count == serial.count == len(pieces) - 1
@@ -56,6 +60,29 @@ def test_parallel_scoring_matches_serial_scoring() -> None:
 def test_progress_reaches_the_whole_batch() -> None:
     pieces = list(split_bytes("batch.jsonl", _batch()))
     seen: list[int] = []
-    score_pieces(pieces, default_policy(), jobs=2, on_progress=seen.append)
+    score_units(pieces, default_policy(), jobs=2, on_progress=seen.append)
     assert seen and seen[-1] == len(pieces) - 1
     assert seen == sorted(seen)
+
+
+def test_shares_across_files_keep_numbering_and_order(tmp_path: Path) -> None:
+    records = [json.loads(line) for line in _batch().decode().splitlines()]
+    first = tmp_path / "monday.jsonl"
+    first.write_text("\n".join(dumps(r) for r in records[:900]) + "\n\n", "utf-8")
+    array = tmp_path / "tuesday.json"
+    array.write_text("[\n" + ",\n".join(dumps(r) for r in records[900:950]) + "\n]", "utf-8")
+    second = tmp_path / "wednesday.jsonl"
+    lines = [dumps(r) for r in records[950:]]
+    lines.insert(700, "   ")  # a blank line moves line numbers, not record numbers
+    lines[900] = '{"schema": "callsop.call/1", "id": '  # cut off
+    second.write_text("\n".join(lines), "utf-8")
+    paths = [str(first), str(array), str(second)]
+    units = list(load_paths(paths))
+    serial = score_units(list(split_paths(paths)), default_policy(), jobs=1, as_json=True)
+    parallel = score_units(units, default_policy(), jobs=3, as_json=True)
+    assert parallel.lines == serial.lines
+    assert [str(r) for r in parallel.refusals] == [str(r) for r in serial.refusals]
+    assert [(r.source, r.line, r.index) for r in parallel.refusals if r.source == str(second)] == [
+        (str(second), 111, 111),  # the one _batch() makes
+        (str(second), 901, 900),
+    ]

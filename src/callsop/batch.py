@@ -1,10 +1,11 @@
 """Scoring a whole batch from the command line, on every core for big ones.
 
 Scoring is CPU-bound and each call is scored on its own once the batch's
-history is known, so a large batch is cut into one contiguous part per
-worker. Each worker decodes its part and reports the contacts history needs;
-the parent builds the one history and hands it back; each worker scores its
-part and sends back its scorecards as JSON Lines. Output order is input order.
+history is known, so a large batch is cut into one contiguous share per
+worker process. Each worker cuts and decodes its share and reports the
+contacts history needs; the parent builds the one history and hands it
+back; each worker scores its share and, in turn, writes its scorecards as
+JSON Lines. The output is the same, byte for byte, as on one core.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 
 from callsop.engine import Scorecard, score
 from callsop.engine.history import Contact, History, contact_of
 from callsop.policy import Policy
-from callsop.record.reader import Loaded, Piece, Refusal, decode_piece
+from callsop.record.model import CallRecord
+from callsop.record.reader import LineRange, Loaded, Piece, Refusal, decode_piece
 
 PARALLEL_FROM = 2000  # calls; below this, starting workers costs more than it saves
 Progress = Callable[[int], None]
+Unit = LineRange | Piece | Refusal
 
 _encode = msgspec.json.Encoder().encode
 
@@ -35,8 +38,8 @@ _encode = msgspec.json.Encoder().encode
 @dataclass
 class Scored:
     refusals: list[Refusal]
-    cards: list[Scorecard]  # empty when `lines` holds them, already encoded
-    lines: list[bytes]
+    cards: list[Scorecard]  # empty when the scorecards went out as JSON Lines
+    lines: list[bytes]  # JSON Lines, when asked for and not written out
     count: int
 
 
@@ -44,32 +47,112 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def score_pieces(
-    pieces: Sequence[Piece | Refusal],
+def records_in(units: Sequence[Unit]) -> int:
+    """How many records the units hold, about (lines, for JSON Lines)."""
+    return sum(
+        u.data.count(b"\n", u.lo, u.hi) + 1 if isinstance(u, LineRange) else 1 for u in units
+    )
+
+
+def score_units(
+    units: Sequence[Unit],
     policy: Policy,
     *,
     now: float | None = None,
     jobs: int = 1,
     as_json: bool = False,
+    out: BinaryIO | None = None,
     on_progress: Progress | None = None,
 ) -> Scored:
-    """Decodes and scores every piece: refusals in input order, and the
-    scorecards of the rest (as JSON Lines when `as_json`)."""
-    jobs = min(jobs, max(1, len(pieces) // (PARALLEL_FROM // 2)))
-    if (
-        jobs > 1
-        and len(pieces) >= PARALLEL_FROM
-        and "fork" in multiprocessing.get_all_start_methods()
-    ):
-        return _in_parallel(pieces, policy, now, jobs, as_json, on_progress)
+    """Decodes and scores every record: refusals in input order, and the
+    scorecards of the rest, as JSON Lines when `as_json`. With `out`, the
+    lines are written there in input order instead of returned."""
+    count = records_in(units)
+    jobs = min(jobs, max(1, count // (PARALLEL_FROM // 2)))
+    if jobs > 1 and count >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+        return _in_parallel(units, policy, now, jobs, as_json, out, on_progress)
     with _no_gc_pauses():
-        items = [decode_piece(p) if isinstance(p, Piece) else p for p in pieces]
-        records = [i.record for i in items if isinstance(i, Loaded)]
-        refusals = [i for i in items if isinstance(i, Refusal)]
-        cards = score(records, policy, now=now, on_progress=on_progress)
-    if as_json:
-        return Scored(refusals, [], [_encode(c) for c in cards], len(cards))
-    return Scored(refusals, cards, [], len(cards))
+        items, _ = _decode(units)
+        records: list[CallRecord | None] = [i.record for _, i in items if isinstance(i, Loaded)]
+        refusals = [i for _, i in items if isinstance(i, Refusal)]
+        del items
+        history = History.of([r for r in records if r is not None])
+        fd = None
+        if as_json and out is not None:
+            out.flush()
+            fd = out.fileno()
+        emitted = _score_in_chunks(records, policy, now, history, 0, as_json, fd, on_progress)
+    count = len(records)
+    if not as_json:
+        return Scored(refusals, emitted, [], count)  # type: ignore[arg-type]
+    return Scored(refusals, [], emitted, count)  # type: ignore[arg-type]
+
+
+CHUNK = 250  # calls scored, written and let go at a time
+
+
+def _score_in_chunks(
+    records: list[CallRecord | None],
+    policy: Policy,
+    now: float | None,
+    history: History,
+    first_index: int,
+    as_json: bool,
+    fd: int | None,
+    on_progress: Progress | None,
+) -> list[Scorecard] | list[bytes]:
+    """Scores `records` a chunk at a time, letting each chunk's records go
+    once scored. With `fd`, JSON Lines are written as they come and nothing
+    is kept; otherwise the scorecards (or their lines) are returned."""
+    kept: list[Any] = []
+    for start in range(0, len(records), CHUNK):
+        chunk = [r for r in records[start : start + CHUNK] if r is not None]
+        records[start : start + CHUNK] = [None] * len(chunk)
+
+        def progress(done: int, start: int = start) -> None:
+            if on_progress is not None:
+                on_progress(start + done)
+
+        cards = score(
+            chunk,
+            policy,
+            now=now,
+            history=history,
+            first_index=first_index + start,
+            on_progress=progress,
+        )
+        if not as_json:
+            kept += cards
+        elif fd is None:
+            kept += [_encode(c) for c in cards]
+        else:
+            _write(fd, [_encode(c) for c in cards])
+    return kept
+
+
+def _decode(
+    units: Sequence[Unit],
+) -> tuple[list[tuple[int, Loaded | Refusal]], dict[int, tuple[int, int]]]:
+    """Each record decoded, with the position of the unit it came from, and
+    for each line range, how many lines and records it held."""
+    items: list[tuple[int, Loaded | Refusal]] = []
+    sizes: dict[int, tuple[int, int]] = {}
+    for position, unit in enumerate(units):
+        if isinstance(unit, LineRange):
+            pieces, lines = unit.pieces()
+            sizes[position] = (lines, len(pieces))
+            items += [(position, decode_piece(p)) for p in pieces]
+        elif isinstance(unit, Piece):
+            items.append((position, decode_piece(unit)))
+        else:
+            items.append((position, unit))
+    return items, sizes
+
+
+def _write(fd: int, lines: list[bytes]) -> None:
+    data = memoryview(b"".join(line + b"\n" for line in lines))
+    while data:
+        data = data[os.write(fd, data) :]
 
 
 @contextmanager
@@ -88,21 +171,50 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
+def _shares(units: Sequence[Unit], jobs: int) -> list[list[Unit]]:
+    """The units cut into `jobs` contiguous shares of about equal bytes; a
+    line range that straddles a cut is split at a line start."""
+    weight = [
+        u.hi - u.lo if isinstance(u, LineRange) else len(getattr(u, "data", b"")) for u in units
+    ]
+    total = sum(weight) or 1
+    shares: list[list[Unit]] = [[] for _ in range(jobs)]
+    done = 0
+    for unit, size in zip(units, weight, strict=True):
+        while True:
+            share = min(jobs - 1, done * jobs // total)
+            edge = (share + 1) * total // jobs  # where this share ends
+            if not isinstance(unit, LineRange) or share == jobs - 1 or done + size <= edge:
+                shares[share].append(unit)
+                done += size
+                break
+            head, unit = unit.cut(unit.lo + edge - done)
+            shares[share].append(head)
+            done += head.hi - head.lo
+            size = unit.hi - unit.lo
+            if size == 0:
+                break
+            done = max(done, edge)  # the rest starts the next share
+    return shares
+
+
 # Set before the workers fork, so they inherit the batch instead of copying it.
-_JOB: tuple[Sequence[Piece | Refusal], Policy, float | None, bool] | None = None
+_JOB: tuple[list[list[Unit]], Policy, float | None, bool, int | None] | None = None
 
 
-def _worker(lo: int, hi: int, conn: Connection, done: Any) -> None:
+def _worker(k: int, conn: Connection, done: Any, turn: Any, next_turn: Any) -> None:
+    """Scores share `k`. Writing straight out, a worker writes once `turn`
+    is set and then sets `next_turn`, so the lines keep the input order."""
     assert _JOB is not None
-    pieces, policy, now, as_json = _JOB
+    shares, policy, now, as_json, fd = _JOB
     gc.disable()  # see _no_gc_pauses; the worker exits when done
     try:
-        items = [decode_piece(p) if isinstance(p, Piece) else p for p in pieces[lo:hi]]
-        records = [i.record for i in items if isinstance(i, Loaded)]
+        items, sizes = _decode(shares[k])
+        records = [i.record for _, i in items if isinstance(i, Loaded)]
         contacts = [c for c in (contact_of(n, r) for n, r in enumerate(records)) if c is not None]
-        conn.send(([i for i in items if isinstance(i, Refusal)], contacts, len(records)))
+        refusals = [(at, i) for at, i in items if isinstance(i, Refusal)]
+        conn.send((refusals, sizes, contacts, len(records)))
         history, first_index = conn.recv()
-
         reported = 0
 
         def progress(count: int) -> None:
@@ -115,7 +227,15 @@ def _worker(lo: int, hi: int, conn: Connection, done: Any) -> None:
         cards = score(
             records, policy, now=now, history=history, first_index=first_index, on_progress=progress
         )
-        conn.send([_encode(c) for c in cards] if as_json else cards)
+        if as_json and fd is not None:
+            lines = [_encode(c) for c in cards]
+            del cards
+            turn.wait()
+            _write(fd, lines)
+            next_turn.set()
+            conn.send([])
+        else:
+            conn.send([_encode(c) for c in cards] if as_json else cards)
     except BaseException:  # the parent re-raises it with the worker's traceback
         conn.send(RuntimeError(traceback.format_exc()))
     finally:
@@ -129,24 +249,55 @@ def _receive(conn: Connection) -> Any:
     return message
 
 
+def _number_refusals(shares: list[list[Unit]], decoded: list[Any]) -> list[Refusal]:
+    """Refusals from line ranges carry numbers counted from their range's
+    first line: add the lines and records of the same file before it."""
+    lines_before: dict[str, int] = {}
+    records_before: dict[str, int] = {}
+    refusals: list[Refusal] = []
+    for share, (part_refusals, sizes, _, _) in zip(shares, decoded, strict=True):
+        by_unit: dict[int, list[Refusal]] = {}
+        for at, refusal in part_refusals:
+            by_unit.setdefault(at, []).append(refusal)
+        for at, unit in enumerate(share):
+            found = by_unit.get(at, [])
+            if isinstance(unit, LineRange):
+                lines = lines_before.get(unit.source, 0)
+                records = records_before.get(unit.source, 0)
+                found = [
+                    replace(r, line=(r.line or 0) + lines, index=r.index + records) for r in found
+                ]
+                lines_before[unit.source] = lines + sizes[at][0]
+                records_before[unit.source] = records + sizes[at][1]
+            refusals += found
+    return refusals
+
+
 def _in_parallel(
-    pieces: Sequence[Piece | Refusal],
+    units: Sequence[Unit],
     policy: Policy,
     now: float | None,
     jobs: int,
     as_json: bool,
+    out: BinaryIO | None,
     on_progress: Progress | None,
 ) -> Scored:
     global _JOB
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
-    bounds = [len(pieces) * k // jobs for k in range(jobs + 1)]
-    _JOB = (pieces, policy, now, as_json)
+    turns = [context.Event() for _ in range(jobs + 1)]
+    turns[0].set()
+    shares = _shares(units, jobs)
+    fd = None
+    if out is not None and as_json:
+        out.flush()  # nothing buffered may be written twice by the forked workers
+        fd = out.fileno()
+    _JOB = (shares, policy, now, as_json, fd)
     conns, workers = [], []
     try:
         for k in range(jobs):
             parent, child = context.Pipe()
-            worker = context.Process(target=_worker, args=(bounds[k], bounds[k + 1], child, done))
+            worker = context.Process(target=_worker, args=(k, child, done, turns[k], turns[k + 1]))
             worker.start()
             child.close()
             conns.append(parent)
@@ -154,9 +305,7 @@ def _in_parallel(
         decoded = [_receive(conn) for conn in conns]
         contacts: list[Contact] = []
         firsts, first = [], 0
-        refusals: list[Refusal] = []
-        for part_refusals, part_contacts, loaded in decoded:
-            refusals += part_refusals
+        for _, _, part_contacts, loaded in decoded:
             contacts += [msgspec.structs.replace(c, index=c.index + first) for c in part_contacts]
             firsts.append(first)
             first += loaded
@@ -180,6 +329,7 @@ def _in_parallel(
                 worker.kill()
     if on_progress is not None:
         on_progress(first)
+    refusals = _number_refusals(shares, decoded)
     flat = [entry for part in parts for entry in part]
     if as_json:
         return Scored(refusals, [], flat, first)

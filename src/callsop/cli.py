@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 
@@ -99,32 +100,27 @@ def _parse_now(value: str | None) -> float | None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from callsop.batch import default_jobs, score_pieces
-    from callsop.record.reader import split_paths
+    from callsop.batch import default_jobs, score_units
+    from callsop.record.reader import load_paths
 
     policy = load_policy(args.policy)
     now = _parse_now(args.now)
     if args.jobs is not None and args.jobs < 1:
         raise PolicyError("--jobs: give 1 or more")
-    pieces = list(split_paths(args.files))
-    with _progress(len(pieces)) as on_progress:
-        result = score_pieces(
-            pieces,
+    units = list(load_paths(args.files))
+    with _progress(units) as on_progress:
+        result = score_units(
+            units,
             policy,
             now=now,
             jobs=args.jobs or default_jobs(),
             as_json=args.format == "json",
+            out=sys.stdout.buffer if args.format == "json" else None,
             on_progress=on_progress,
         )
     for refusal in result.refusals:
         _error(f"refused {refusal}")
-    if args.format == "json":
-        out = sys.stdout.buffer
-        for line in result.lines:
-            out.write(line)
-            out.write(b"\n")
-        out.flush()
-    else:
+    if args.format != "json":
         from callsop.report.table import print_scorecards
 
         print_scorecards(Console(), result.cards)
@@ -135,8 +131,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+def _progress(units: Sequence[Any]) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on standard error for big batches at a terminal."""
+    from callsop.batch import records_in
+
+    total = records_in(units)
     if total <= PROGRESS_FROM or not sys.stderr.isatty():
         yield None
         return

@@ -64,6 +64,9 @@ def locate(original: str, start: int, length: int) -> str:
     if length <= 0:
         return original
     last = start + length - 1
+    first_gap = _STRIP.search(original)
+    if first_gap is None or first_gap.start() > last:  # nothing removed before the words
+        return original[start : last + 1]
     first_at = last_at = None
     kept = 0  # normalised characters before `previous`
     previous = 0

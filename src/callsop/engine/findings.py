@@ -30,6 +30,15 @@ def not_applicable(reason: str) -> Outcome:
     return Outcome("na", reason)
 
 
+_DIRECTION_UNKNOWN = not_applicable("direction not known")
+_OTHER_DIRECTION = {d: not_applicable(f"{d} call") for d in ("inbound", "outbound")}
+
+
+def wrong_direction(direction: str | None) -> Outcome:
+    """The na of a rule for the other direction's calls."""
+    return _OTHER_DIRECTION[direction] if direction is not None else _DIRECTION_UNKNOWN
+
+
 class Finding(msgspec.Struct, frozen=True, omit_defaults=True):
     """One rule's verdict on one call, as `call-record.md` prints it."""
 

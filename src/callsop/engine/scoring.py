@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from callsop.engine.call import Call, Compiled
-from callsop.engine.findings import Finding, Outcome, Scorecard
+from callsop.engine.findings import Finding, Outcome, Scorecard, wrong_direction
 from callsop.engine.history import History
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
@@ -35,21 +35,34 @@ def score(
     if history is None:
         history = History.of(records, first_index)
     weights = [policy.weight(rule.id) for rule in SCORED]
+    # Findings are immutable, so one `na` finding serves every call it fits.
+    not_applicable: dict[tuple[str, str], Finding] = {}
     cards = []
     for index, record in enumerate(records):
         call = Call(record, first_index + index, compiled, history, now)
         findings = []
         earned = possible = 0.0
         for rule, weight in zip(SCORED, weights, strict=True):
-            assert rule.check is not None
-            outcome: Outcome = rule.check(call)
+            if rule.direction is not None and record.direction != rule.direction:
+                outcome: Outcome = wrong_direction(record.direction)
+            else:
+                assert rule.check is not None
+                outcome = rule.check(call)
+            if outcome.verdict == "na":
+                key = (rule.id, outcome.message)
+                finding = not_applicable.get(key)
+                if finding is None:
+                    finding = not_applicable[key] = Finding(
+                        rule.id, "na", rule.clause, outcome.message
+                    )
+                findings.append(finding)
+                continue
             findings.append(
                 Finding(rule.id, outcome.verdict, rule.clause, outcome.message, outcome.evidence)
             )
-            if outcome.verdict != "na":
-                possible += weight
-                if outcome.verdict == "pass":
-                    earned += weight
+            possible += weight
+            if outcome.verdict == "pass":
+                earned += weight
         value = round(100 * earned / possible, 1) if possible else None
         cards.append(Scorecard(record.id, value, tuple(findings)))
         if on_progress is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from typing import Any
 
 from callsop.engine.findings import Evidence
@@ -26,22 +26,18 @@ class Transcript:
             joined = SEP.join(norms)
         self.norms = norms
         self.joined = joined
-        starts, at = [], 0
-        for norm in norms:
-            starts.append(at)
-            at += len(norm) + 1
-        self.starts = starts
-        self.raw_starts = list(accumulate((len(x) + 1 for x in texts[:-1]), initial=0))
-        self.speakers = [u.speaker for u in utterances]
-        order = list(range(len(utterances)))
+        self.starts = list(accumulate([len(n) + 1 for n in norms[:-1]], initial=0))
+        self._texts = texts
+        speakers = self.speakers = [u.speaker for u in utterances]
         starts_at = [u.start for u in utterances]
-        self.in_order = all(a <= b for a, b in pairwise(starts_at))
+        self.in_order = starts_at == sorted(starts_at)
+        order = list(range(len(utterances)))
         if not self.in_order:
-            order.sort(key=lambda i: starts_at[i])
+            order.sort(key=starts_at.__getitem__)
         self.order = order
-        self.staff = [i for i in order if self.speakers[i] == "staff"]
-        self.customer = [i for i in order if self.speakers[i] == "customer"]
-        self.other = [i for i in order if self.speakers[i] == "other"]
+        self.staff = [i for i in order if speakers[i] == "staff"]
+        self.customer = [i for i in order if speakers[i] == "customer"]
+        self.other = [i for i in order if speakers[i] == "other"]
         self.memo: dict[str, Any] = {}  # what several rules derive once per call
 
     @cached_property
@@ -55,6 +51,11 @@ class Transcript:
             self.memo[key] = found.get(list_name, [])
         hits: list[Hit] = self.memo[key]
         return hits
+
+    @cached_property
+    def raw_starts(self) -> list[int]:
+        """Where each utterance begins in `raw`."""
+        return list(accumulate([len(x) + 1 for x in self._texts[:-1]], initial=0))
 
     @cached_property
     def position(self) -> dict[int, int]:

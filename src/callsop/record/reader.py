@@ -96,31 +96,89 @@ def read_bytes(source: str, data: bytes) -> Iterator[Item]:
         yield decode_piece(item) if isinstance(item, Piece) else item
 
 
-def split_paths(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator[Piece | Refusal]:
-    """Each file cut into its records' bytes, in order, without decoding them."""
+@dataclass(frozen=True, slots=True)
+class LineRange:
+    """Bytes lo to hi of a JSON Lines file, cut at line starts: records not
+    yet cut apart, so a worker process can cut and decode its own share."""
+
+    source: str
+    data: bytes
+    lo: int
+    hi: int
+
+    def cut(self, at: int) -> tuple[LineRange, LineRange]:
+        """Two ranges split at the first line start at or after `at`."""
+        split = self.data.find(b"\n", max(self.lo, at - 1), self.hi)
+        split = self.hi if split < 0 else split + 1
+        return (
+            LineRange(self.source, self.data, self.lo, split),
+            LineRange(self.source, self.data, split, self.hi),
+        )
+
+    def pieces(self) -> tuple[list[Piece], int]:
+        """The range's records, numbered from its own first line, and how
+        many lines it holds."""
+        lines = self.data[self.lo : self.hi].splitlines()
+        return list(_split_lines(self.source, lines)), len(lines)
+
+
+def load_paths(
+    paths: Iterable[str], stdin: BinaryIO | None = None
+) -> Iterator[LineRange | Piece | Refusal]:
+    """Each file read: JSON Lines whole, as a range still to cut; other
+    formats cut into their records' bytes."""
     for path in paths:
         if path == "-":
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            yield from split_bytes("<stdin>", stream.read())
-            continue
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            yield Refusal(path, None, 0, None, None, f"cannot read: {exc.strerror or exc}")
-            continue
-        yield from split_bytes(path, data)
+            source = "<stdin>"
+            data = (stdin if stdin is not None else sys.stdin.buffer).read()
+        else:
+            source = path
+            try:
+                data = Path(path).read_bytes()
+            except OSError as exc:
+                yield Refusal(path, None, 0, None, None, f"cannot read: {exc.strerror or exc}")
+                continue
+        if _is_json_lines(source, data):
+            yield LineRange(source, data, 0, len(data))
+        else:
+            yield from split_bytes(source, data)
+
+
+def split_paths(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator[Piece | Refusal]:
+    """Each file cut into its records' bytes, in order, without decoding them."""
+    for item in load_paths(paths, stdin):
+        if isinstance(item, LineRange):
+            yield from item.pieces()[0]
+        else:
+            yield item
+
+
+def _is_json_lines(source: str, data: bytes) -> bool:
+    if source.endswith((".jsonl", ".ndjson")):
+        return True
+    head = data.lstrip()[:16]
+    if source.endswith(".vtt") or head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+        return False
+    if head.startswith(b"["):
+        return False
+    try:
+        _decode_any(data)
+    except msgspec.DecodeError as exc:
+        return "trailing characters" in str(exc)
+    return False
 
 
 def split_bytes(source: str, data: bytes) -> Iterator[Piece | Refusal]:
     head = data.lstrip()[:16]
     if source.endswith(".vtt") or head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
         yield Piece(source, 1, 1, data, vtt=True)
-    elif source.endswith((".jsonl", ".ndjson")):
-        yield from _split_lines(source, data)
+    elif _is_json_lines(source, data):
+        yield from _split_lines(source, data.splitlines())
     elif head.startswith(b"["):
         yield from _split_array(source, data)
     else:
-        yield from _split_single_or_lines(source, data)
+        start = len(data) - len(data.lstrip())
+        yield Piece(source, _line_of(data, start), 1, data)
 
 
 def decode_piece(piece: Piece) -> Item:
@@ -174,9 +232,9 @@ def _decode_one(source: str, line: int, index: int, raw: bytes) -> Item:
     return Loaded(source, line, record)
 
 
-def _split_lines(source: str, data: bytes) -> Iterator[Piece]:
+def _split_lines(source: str, lines: list[bytes]) -> Iterator[Piece]:
     index = 0
-    for number, raw in enumerate(data.splitlines(), start=1):
+    for number, raw in enumerate(lines, start=1):
         if not raw or raw.isspace():
             continue
         index += 1
@@ -201,17 +259,6 @@ def _split_array(source: str, data: bytes) -> Iterator[Piece | Refusal]:
         counted = offset = at + len(raw)
         yield Piece(source, line, index, raw)
         line += raw.count(b"\n")
-
-
-def _split_single_or_lines(source: str, data: bytes) -> Iterator[Piece]:
-    try:
-        _decode_any(data)
-    except msgspec.DecodeError as exc:
-        if "trailing characters" in str(exc):
-            yield from _split_lines(source, data)
-            return
-    start = len(data) - len(data.lstrip())
-    yield Piece(source, _line_of(data, start), 1, data)
 
 
 def _read_vtt(source: str, data: bytes) -> Item:

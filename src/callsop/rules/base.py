@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callsop.engine.call import Call
-from callsop.engine.findings import Outcome, not_applicable
+from callsop.engine.findings import Outcome, not_applicable, wrong_direction
 from callsop.engine.transcript import Transcript
 
 Check = Callable[[Call], Outcome]
@@ -26,6 +26,7 @@ class Rule:
     why: str  # the SOP's own words
     options: tuple[str, ...] = ()  # policy keys the rule reads
     check: Check | None = None  # None: guidance only, never scored
+    direction: str | None = None  # only calls of this direction: others are na unasked
 
     @property
     def guide(self) -> bool:
@@ -55,9 +56,7 @@ def speech(call: Call) -> Transcript | Outcome:
 def direction_or_na(call: Call, direction: str) -> Outcome | None:
     if call.record.direction == direction:
         return None
-    if call.record.direction is None:
-        return not_applicable("direction not known")
-    return not_applicable(f"{call.record.direction} call")
+    return wrong_direction(call.record.direction)
 
 
 def seconds(value: float) -> str:

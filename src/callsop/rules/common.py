@@ -129,10 +129,9 @@ def names(call: Call, t: Transcript) -> Names:
             mentioned.setdefault(turn, set()).add(to_simplified(surname))
     known = set(held)
     addresses = []
-    for turn in t.order:
-        if turn in said_by_staff:
-            for surname, words in said_by_staff[turn]:
-                addresses.append(Address(turn, surname, words, surname in known))
+    for turn in sorted({*said_by_staff, *given, *mentioned}, key=t.position.__getitem__):
+        for surname, words in said_by_staff.get(turn, ()):
+            addresses.append(Address(turn, surname, words, surname in known))
         known |= given.get(turn, set()) | mentioned.get(turn, set())
     result = Names(tuple(addresses), frozenset(held), {k: frozenset(v) for k, v in given.items()})
     t.memo["names"] = result

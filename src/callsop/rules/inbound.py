@@ -86,14 +86,19 @@ def check_ask_caller_identity(call: Call) -> Outcome:
     request = t.first("asks_for_person", "customer")
     if not asked_by_tag and request is None:
         return not_applicable("the caller asked for nobody")
-    cutoff = call.timeline.transfers[0].t if call.timeline.transfers else float("inf")
-    staff = [i for i in t.staff if t.utterances[i].start < cutoff]
-    customer = [i for i in t.customer if t.utterances[i].start < cutoff]
+    staff: list[int] | str = "staff"
+    customer: list[int] | str = "customer"
+    if call.timeline.transfers:  # what counts is asked before the handover
+        cutoff = call.timeline.transfers[0].t
+        staff = [i for i in t.staff if t.utterances[i].start < cutoff]
+        customer = [i for i in t.customer if t.utterances[i].start < cutoff]
     name = t.first("ask_name", staff)
     purpose = t.first("ask_purpose", staff)
     given = names(call, t)
     known = bool(given.held) or bool(call.record.customer and call.record.customer.known)
-    volunteered_name = any(given.given.get(i) for i in customer)
+    volunteered_name = any(
+        given.given.get(i) for i in (t.customer if isinstance(customer, str) else customer)
+    )
     volunteered_purpose = t.first("purpose_given", customer)
     missing = []
     if name is None and not volunteered_name and not known:
@@ -213,6 +218,7 @@ def check_visitor_callback(call: Call) -> Outcome:
 RULES = (
     Rule(
         id="inbound.answer-promptly",
+        direction="inbound",
         clause="2.2(2)",
         title="三聲內接聽",
         sources=("events",),
@@ -224,6 +230,7 @@ RULES = (
     ),
     Rule(
         id="inbound.apologize-late-answer",
+        direction="inbound",
         clause="2.2(2)",
         title="超過三聲要道歉",
         sources=("events", "speech"),
@@ -235,6 +242,7 @@ RULES = (
     ),
     Rule(
         id="inbound.greeting-with-club-name",
+        direction="inbound",
         clause="2.2(2)",
         title="問候並自報家門",
         sources=("speech",),
@@ -246,6 +254,7 @@ RULES = (
     ),
     Rule(
         id="inbound.ask-caller-identity",
+        direction="inbound",
         clause="2.2(3)",
         title="問清姓名、單位、事由",
         sources=("speech",),
@@ -265,6 +274,7 @@ RULES = (
     ),
     Rule(
         id="inbound.message-for-absent",
+        direction="inbound",
         clause="2.3(1)(2)",
         title="不在時轉告並填備忘錄",
         sources=("speech", "record"),
@@ -298,6 +308,7 @@ RULES = (
     ),
     Rule(
         id="inbound.ask-contact-details",
+        direction="inbound",
         clause="2.2(5)",
         title="留下聯繫電話",
         sources=("speech", "record"),
@@ -309,6 +320,7 @@ RULES = (
     ),
     Rule(
         id="inbound.visitor-callback",
+        direction="inbound",
         clause="2.3(8)",
         title="訪客到達時約定回電",
         sources=("speech", "record"),

@@ -235,6 +235,7 @@ def check_redial_after_drop(call: Call) -> Outcome:
 RULES = (
     Rule(
         id="outbound.plan-complete",
+        direction="outbound",
         clause="1.1(1)(2)(3)(4)",
         title="撥打前準備完整",
         sources=("record",),
@@ -247,6 +248,7 @@ RULES = (
     ),
     Rule(
         id="outbound.greeting",
+        direction="outbound",
         clause="1.2(1)",
         title="接通後禮貌問候",
         sources=("speech",),
@@ -258,6 +260,7 @@ RULES = (
     ),
     Rule(
         id="outbound.self-introduction",
+        direction="outbound",
         clause="1.2(1)",
         title="自我介紹",
         sources=("speech",),
@@ -275,6 +278,7 @@ RULES = (
     ),
     Rule(
         id="outbound.verify-party",
+        direction="outbound",
         clause="1.2(1)",
         title="核實對方身分",
         sources=("speech",),
@@ -287,6 +291,7 @@ RULES = (
     ),
     Rule(
         id="outbound.thank-for-fetching",
+        direction="outbound",
         clause="1.2(2)",
         title="向代找者致謝",
         sources=("speech",),
@@ -299,6 +304,7 @@ RULES = (
     ),
     Rule(
         id="outbound.apologize-unscheduled",
+        direction="outbound",
         clause="1.2(3)",
         title="非預約來電致歉",
         sources=("speech",),
@@ -311,6 +317,7 @@ RULES = (
     ),
     Rule(
         id="outbound.next-contact",
+        direction="outbound",
         clause="1.2(4)",
         title="為下次接觸留下理由",
         sources=("speech", "record"),
@@ -323,6 +330,7 @@ RULES = (
     ),
     Rule(
         id="outbound.no-answer-give-up",
+        direction="outbound",
         clause="1.4(1)",
         title="鈴響十次無人接聽即掛斷",
         sources=("events",),
@@ -334,6 +342,7 @@ RULES = (
     ),
     Rule(
         id="outbound.retry-after-no-answer",
+        direction="outbound",
         clause="1.4(1)",
         title="3–5 分鐘後再撥",
         sources=("history",),

@@ -56,6 +56,7 @@ RULES = (
     ),
     Rule(
         id="line.business-only",
+        direction="outbound",
         clause="4(12)",
         title="諮詢電話不打私人電話",
         sources=("record",),

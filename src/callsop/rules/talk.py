@@ -19,6 +19,8 @@ _CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"�
 
 def _number(text: str) -> int | None:
     """12, 十二, 二十三 as numbers (up to 99)."""
+    if len(text) == 1 and text in _CN_VALUE:
+        return _CN_VALUE[text]
     if text.isdigit():
         return int(text)
     if "十" in text:
@@ -34,36 +36,35 @@ def _number(text: str) -> int | None:
     return value
 
 
+_MARKER_KIND = {"點": ":", "点": ":", "號": "D", "号": "D", "日": "D", "週": "W", "周": "W"}
+
+
 def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
     """The date or time around the marker text[start:end] (點, 號, 星期…), as
     (key, words). One key however it is said: 星期六 and 週六 give W6, 三點半
-    and 3點30分 give 3:30, 五號 and 5日 give D5 (12月5號 is read as D5). None when the marker is no
-    date or time (一點 as in 便宜一點, 星期 alone)."""
-    marker = text[start:end]
-    if len(marker) == 1:  # 點 號 日 週: most are no date (一點點, 生日, 週末)
-        if marker in "週周":
-            day = text[end : end + 1]
-            if day in _WEEKDAY:
-                return f"W{_WEEKDAY[day]}", text[start : end + 1]
-            if text[start - 1 : start] == "下":
-                return "下周", text[start - 1 : end]
-            return None
-        if start == 0 or text[start - 1] not in _NUMERALS:
-            return None
-    else:
-        marker = to_simplified(marker)
+    and 3點30分 give 3:30, 五號 and 5日 give D5 (12月5號 is read as D5).
+    None when the marker is no date or time (一點 as in 便宜一點, 星期 alone)."""
+    kind = _MARKER_KIND.get(text[start:end])
+    if kind is None:  # 星期, 禮拜, 明天, 後天
+        marker = to_simplified(text[start:end])
         if marker in ("明天", "后天"):
             return marker, text[start:end]
-        day = text[end : end + 1]  # 星期 and 禮拜 need their day
+        day = text[end : end + 1]
         return (f"W{_WEEKDAY[day]}", text[start : end + 1]) if day in _WEEKDAY else None
-    marker = to_simplified(marker)
-    left = start
+    if kind == "W":
+        day = text[end : end + 1]
+        if day in _WEEKDAY:
+            return f"W{_WEEKDAY[day]}", text[start : end + 1]
+        return ("下周", text[start - 1 : end]) if text[start - 1 : start] == "下" else None
+    if start == 0 or text[start - 1] not in _NUMERALS:  # 一點點? no: 點 needs a numeral
+        return None
+    left = start - 1
     while left > 0 and start - left < 3 and text[left - 1] in _NUMERALS:
         left -= 1
-    value = _number(text[left:start]) if left < start else None
+    value = _number(text[left:start])
     if value is None:
         return None
-    if marker in ("号", "日"):
+    if kind == "D":
         return f"D{value}", text[left:end]
     if (
         text[left:start] == "一"
@@ -73,13 +74,12 @@ def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
     right, minute = end, 0
     if text[end : end + 1] == "半":
         right, minute = end + 1, 30
-    else:
-        stop = end
+    elif end < len(text) and text[end] in _NUMERALS:
+        stop = end + 1
         while stop < len(text) and stop - end < 3 and text[stop] in _NUMERALS:
             stop += 1
-        if stop > end:
-            minute = _number(text[end:stop]) or 0
-            right = stop + (text[stop : stop + 1] == "分")
+        minute = _number(text[end:stop]) or 0
+        right = stop + (text[stop : stop + 1] == "分")
     return f"{value}:{minute:02d}", text[left:right]
 
 
@@ -93,9 +93,9 @@ def check_no_filler_strings(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
         return t
-    pattern = call.compiled.fillers
-    for i in t.staff:
-        if pattern.search(t.norms[i]) is not None:
+    for match in call.compiled.fillers.finditer(t.joined):  # SEP keeps turns apart
+        i = t.turn_at(match.start())
+        if t.speakers[i] == "staff":
             return failed(f"strung fillers together: {t.utterances[i].text}", t.turn(i))
     return passed(f"no filler strings in {len(t.staff)} staff turns")
 
@@ -184,7 +184,8 @@ def check_repeat_back(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return t
     details = _details(t)
-    if not any(details.get(c) for c in t.customer):
+    speakers = t.speakers
+    if not any(speakers[turn] == "customer" for turn in details):
         return not_applicable("the caller gave no number, date or time")
     confirms = {h.utterance for h in t.find("repeat_confirm", "staff")}
     # Walk the turns that matter backwards, so each detail the caller gives
@@ -298,7 +299,8 @@ def check_speech_rate(call: Call) -> Outcome:
         return not_applicable(
             f"{seconds(spoken)} of staff speech (< {seconds(s.min_staff_speech_s)})"
         )
-    rate = sum(len(t.norms[i]) for i in t.staff) / spoken * 60
+    norms = t.norms
+    rate = sum([len(norms[i]) for i in t.staff]) / spoken * 60
     band = f"{s.min_chars_per_minute:g}–{s.max_chars_per_minute:g}"
     if rate < s.min_chars_per_minute:
         return failed(f"staff spoke {rate:.0f} characters a minute (< {s.min_chars_per_minute:g})")
