@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-import ahocorasick
+import daachorse
 import opencc
 
 GAP = "…"
@@ -153,7 +153,7 @@ def match_in(phrases: Iterable[Phrase], text: str, gap: int) -> tuple[int, int, 
     return best
 
 
-Owners = tuple[int, str, tuple[str, ...], tuple[tuple[str, Phrase], ...]]
+Owners = tuple[str, tuple[str, ...], tuple[tuple[str, "Phrase"], ...]]
 
 
 class PhraseBook:
@@ -161,7 +161,9 @@ class PhraseBook:
 
     Lists are found in one of three ways, by how rules ask for them:
     - `shared`: lists nearly every call needs share one Aho-Corasick scan
-      of the whole transcript, each hit sorted into the lists that own it;
+      of the whole transcript (daachorse: a double-array automaton, quick on
+      Chinese, where a trie with a hundred branches at its root is slow),
+      each hit sorted into the lists that own it;
     - `direct`: lists only ever asked of a turn or two (the first staff
       turn) are looked for in those turns alone;
     - the rest, asked only when a rule applies (a hold, a complaint), get an
@@ -195,18 +197,21 @@ class PhraseBook:
         """Hits in the utterances `norms` (joined by SEP into `joined`,
         utterance i starting at `starts[i]`), in text order: of every shared
         list, or of the one list `list_name`."""
-        automaton = self._shared if list_name is None else self._own[list_name]
+        matcher = self._shared if list_name is None else self._own[list_name]
         found: defaultdict[str, list[Hit]] = defaultdict(list)
+        if matcher is None:
+            return found
+        automaton, owners = matcher
         gap = self.gap
         make = tuple.__new__  # Hit(...) costs twice as much, once per hit
         index, last = 0, len(starts) - 1
-        for end, (length, words, singles, gapped) in automaton.iter(joined):
-            start = end - length + 1
+        for start, end, pattern in automaton.find_overlapping(joined):
             while index < last and starts[index + 1] <= start:
                 index += 1
             local = start - starts[index]
+            words, singles, gapped = owners[pattern]
             if singles:
-                hit = make(Hit, (index, local, local + length, words))
+                hit = make(Hit, (index, local, local + end - start, words))
                 for name in singles:
                     found[name].append(hit)
             for name, phrase in gapped:
@@ -216,25 +221,26 @@ class PhraseBook:
         return found
 
 
-def _automaton(lists: dict[str, tuple[Phrase, ...]]) -> ahocorasick.Automaton:
-    """One automaton over the anchors of `lists`; each anchor carries the
-    lists that own it: (length, words, single-piece lists, gapped phrases)."""
+Matcher = tuple[daachorse.CharwiseDoubleArrayAhoCorasick, list[Owners]]
+
+
+def _automaton(lists: dict[str, tuple[Phrase, ...]]) -> Matcher | None:
+    """One automaton over the anchors of `lists`, and for each anchor the
+    lists that own it: (words, single-piece lists, gapped phrases)."""
     anchors: dict[str, dict[tuple[str, tuple[str, ...]], Phrase]] = {}
     for name, phrases in lists.items():
         for phrase in phrases:
             owners = anchors.setdefault(phrase.pieces[phrase.anchor], {})
             owners.setdefault((name, phrase.pieces), phrase)  # one hit per list and words
-    automaton = ahocorasick.Automaton()
-    for anchor, owned in anchors.items():
+    if not anchors:
+        return None
+    entries: list[Owners] = []
+    for owned in anchors.values():
         singles = [(name, p.text) for (name, pieces), p in owned.items() if len(pieces) == 1]
         gapped = tuple((name, p) for (name, pieces), p in owned.items() if len(pieces) > 1)
         words = singles[0][1] if singles else ""
-        entry: Owners = (len(anchor), words, tuple(name for name, _ in singles), gapped)
-        automaton.add_word(anchor, entry)
-    if not anchors:
-        automaton.add_word(SEP, (1, "", (), ()))
-    automaton.make_automaton()
-    return automaton
+        entries.append((words, tuple(name for name, _ in singles), gapped))
+    return daachorse.CharwiseDoubleArrayAhoCorasick(list(anchors)), entries
 
 
 _CN_DIGITS = str.maketrans("零〇一二三四五六七八九兩两幺", "00123456789221")

@@ -49,22 +49,7 @@ SHARED_LISTS = (
     "recap",
     "ask_to_continue",
     "hold_ask",
-    "when",
 )
-
-# Words that mark a date or time; the scan finds them and the talk rules read
-# the numerals around them (三點半, 5號, 星期六). 月 is left out: a date is
-# said with its day (12月5號), and 月 alone is mostly 月費 or 三個月.
-WHEN_MARKERS = ("點", "號", "日", "星期", "禮拜", "週", "明天", "後天")
-
-
-def _filler_class(fillers: Iterable[str]) -> str:
-    """Fillers as a regex group: a character class when each is one
-    character (a class lets the regex skip ahead instead of trying each)."""
-    forms = {form for word in fillers for form in script_forms(word)}
-    if all(len(form) == 1 for form in forms):
-        return "[" + "".join(re.escape(f) for f in sorted(forms)) + "]"
-    return _alternatives(fillers)
 
 
 @dataclass(frozen=True)
@@ -74,7 +59,7 @@ class Compiled:
     policy: Policy
     book: PhraseBook
     surnames: frozenset[str]  # in both scripts
-    fillers: re.Pattern[str]
+    fillers: tuple[str, ...]  # each filler repeated, as it would be strung
     club_names: frozenset[str]
 
     @classmethod
@@ -87,7 +72,6 @@ class Compiled:
         for expression, variants in policy.polite.items():
             lists[f"polite:{expression}"] = variants
         lists["club_names"] = (*policy.club.names, *policy.club.name_suffixes)
-        lists["when"] = WHEN_MARKERS
         shared = [n for n in lists if n in SHARED_LISTS or n.startswith("polite:")]
         book = PhraseBook(lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared)
         surnames = frozenset(f for s in policy.phrases["surnames"] for f in script_forms(s))
@@ -96,7 +80,15 @@ class Compiled:
             policy=policy,
             book=book,
             surnames=surnames,
-            fillers=re.compile(f"({_filler_class(policy.phrases['fillers'])})\\1{{{repeat},}}"),
+            fillers=tuple(
+                sorted(
+                    {
+                        form * (repeat + 1)
+                        for w in policy.phrases["fillers"]
+                        for form in script_forms(w)
+                    }
+                )
+            ),
             club_names=frozenset(f for n in policy.club.names for f in script_forms(n)),
         )
 

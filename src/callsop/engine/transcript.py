@@ -29,7 +29,8 @@ class Transcript:
         self.starts = list(accumulate([len(n) + 1 for n in norms[:-1]], initial=0))
         self._texts = texts
         speakers = self.speakers = [u.speaker for u in utterances]
-        starts_at = [u.start for u in utterances]
+        starts_at = self.begins = [u.start for u in utterances]
+        self.ends = [u.end for u in utterances]
         self.in_order = starts_at == sorted(starts_at)
         order = list(range(len(utterances)))
         if not self.in_order:
@@ -90,6 +91,9 @@ class Transcript:
                 if hit is not None:
                     return hit
             return None
+        if self.in_order and isinstance(among, str) and list_name not in self.book.direct:
+            speakers = self.speakers  # hits are in time order: stop at the first
+            return next((h for h in self.find(list_name) if speakers[h.utterance] == among), None)
         hits = self.find(list_name, among)
         if not hits:
             return None
@@ -111,12 +115,12 @@ class Transcript:
         return {"t": utterance.start, "utterance": index, "words": words or utterance.text}
 
     def duration(self, indexes: Iterable[int]) -> float:
-        utterances = self.utterances
-        return sum(utterances[i].end - utterances[i].start for i in indexes)
+        begins, ends = self.begins, self.ends
+        return sum([ends[i] - begins[i] for i in indexes])
 
     @cached_property
     def talk_s(self) -> float:
-        return self.duration(self.order)
+        return sum(map(float.__sub__, self.ends, self.begins))
 
     @cached_property
     def staff_s(self) -> float:

@@ -41,23 +41,23 @@ def _all_in_turn(t: Transcript, index: int) -> list[Hit]:
     return hits
 
 
-def talk_overs(t: Transcript, grace: float) -> list[tuple[int, int, float]]:
+def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
     """(staff turn, customer turn, seconds early) for each time staff started
-    speaking more than `grace` seconds before the customer's turn ended."""
+    speaking more than the policy's grace before the customer's turn ended."""
+    cached: list[tuple[int, int, float]] | None = t.memo.get("talk_overs")
+    if cached is not None:
+        return cached
     found = []
-    customer = t.customer
-    utterances = t.utterances
-    k = -1
-    for s in t.staff:
-        start = utterances[s].start
-        while k + 1 < len(customer) and utterances[customer[k + 1]].start < start:
-            k += 1
-        if k < 0:
-            continue
-        c = utterances[customer[k]]
-        early = c.end - start
-        if early > grace:
-            found.append((s, customer[k], early))
+    grace = call.policy.timing.talk_over_grace_s
+    speakers, begins, ends = t.speakers, t.begins, t.ends
+    last = -1  # the customer turn that began most recently
+    for turn in t.order:
+        speaker = speakers[turn]
+        if speaker == "customer":
+            last = turn
+        elif speaker == "staff" and last >= 0 and ends[last] - begins[turn] > grace:
+            found.append((turn, last, ends[last] - begins[turn]))
+    t.memo["talk_overs"] = found
     return found
 
 

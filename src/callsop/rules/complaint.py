@@ -47,7 +47,7 @@ def check_listen_and_clarify(call: Call) -> Outcome:
             (i for i in staff if t.utterances[i].text.rstrip().endswith(_QUESTION_MARKS)), None
         )
         asked = t.turn(marked) if marked is not None else None
-    overs = talk_overs(t, call.policy.timing.talk_over_grace_s)
+    overs = talk_overs(call, t)
     if overs:
         s, _, early = overs[0]
         return failed(f"talked over the customer ({early:.1f} s before they finished)", t.turn(s))

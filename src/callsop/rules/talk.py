@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import bisect
+import re
+from functools import lru_cache
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, passed
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
 from callsop.rules.common import names, talk_overs
-from callsop.text import digit_spans, to_simplified
+from callsop.text import digit_spans, script_forms, to_simplified
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
@@ -37,6 +39,11 @@ def _number(text: str) -> int | None:
 
 
 _MARKER_KIND = {"點": ":", "点": ":", "號": "D", "号": "D", "日": "D", "週": "W", "周": "W"}
+# The first character of every word that marks a date or a time: 點 號 日 週,
+# 星期 禮拜, 明天 後天. 月 is left out: a date is said with its day (12月5號),
+# and 月 alone is mostly 月費 or 三個月.
+_MARKERS = re.compile("[點点號号日週周星禮礼明後后]")
+_TWO_CHARACTER_MARKERS = {"星": "期", "禮": "拜", "礼": "拜", "明": "天", "後": "天", "后": "天"}
 
 
 def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
@@ -46,6 +53,8 @@ def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
     None when the marker is no date or time (一點 as in 便宜一點, 星期 alone)."""
     kind = _MARKER_KIND.get(text[start:end])
     if kind is None:  # 星期, 禮拜, 明天, 後天
+        if text[start + 1 : end] != _TWO_CHARACTER_MARKERS.get(text[start : start + 1]):
+            return None
         marker = to_simplified(text[start:end])
         if marker in ("明天", "后天"):
             return marker, text[start:end]
@@ -93,10 +102,18 @@ def check_no_filler_strings(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
         return t
-    for match in call.compiled.fillers.finditer(t.joined):  # SEP keeps turns apart
-        i = t.turn_at(match.start())
-        if t.speakers[i] == "staff":
-            return failed(f"strung fillers together: {t.utterances[i].text}", t.turn(i))
+    joined = t.joined  # SEP keeps turns apart
+    strung = []
+    for string in call.compiled.fillers:
+        at = joined.find(string)
+        while at >= 0:
+            if t.speakers[t.turn_at(at)] == "staff":
+                strung.append(t.turn_at(at))
+                break
+            at = joined.find(string, at + 1)
+    if strung:
+        i = min(strung, key=t.position.__getitem__)
+        return failed(f"strung fillers together: {t.utterances[i].text}", t.turn(i))
     return passed(f"no filler strings in {len(t.staff)} staff turns")
 
 
@@ -154,60 +171,115 @@ def check_polite_expressions(call: Call) -> Outcome:
     return passed(f"{message} (≥ {need})", *(e for _, e in used))
 
 
-def _details(t: Transcript) -> dict[int, list[tuple[str, str]]]:
-    """Per turn, the numbers, dates and times said in it: (key, words)."""
-    cached: dict[int, list[tuple[str, str]]] | None = t.memo.get("details")
-    if cached is not None:
-        return cached
-    found: dict[int, list[tuple[str, str]]] = {}
-    offsets = t.raw_starts
-    for position, digits in digit_spans(t.raw):
-        turn = bisect.bisect_right(offsets, position) - 1
-        found.setdefault(turn, []).append((digits, digits))
-    for hit in t.find("when"):
-        when = read_when(t.norms[hit.utterance], hit.start, hit.end)
+def _numbers(t: Transcript) -> dict[int, list[str]]:
+    """Per turn, the numbers of four or more digits said in it."""
+    cached: dict[int, list[str]] | None = t.memo.get("numbers")
+    if cached is None:
+        cached = {}
+        offsets = t.raw_starts
+        for position, digits in digit_spans(t.raw):
+            turn = bisect.bisect_right(offsets, position) - 1
+            cached.setdefault(turn, []).append(_key(digits))
+        t.memo["numbers"] = cached
+    return cached
+
+
+def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
+    """The numbers, dates and times the caller gave: (turn, key, words)."""
+    speakers, joined, starts = t.speakers, t.joined, t.starts
+    found = [
+        (turn, digits, digits)
+        for turn, numbers in _numbers(t).items()
+        if speakers[turn] == "customer"
+        for digits in numbers
+    ]
+    turn, last = 0, len(starts) - 1
+    for match in _MARKERS.finditer(joined):
+        at = match.start()
+        while turn < last and starts[turn + 1] <= at:
+            turn += 1
+        if speakers[turn] != "customer":
+            continue
+        end = at + (1 if joined[at] in _MARKER_KIND else 2)
+        when = read_when(t.norms[turn], at - starts[turn], end - starts[turn])
         if when is not None:
-            found.setdefault(hit.utterance, []).append(when)
-    t.memo["details"] = found
-    return found
+            found.append((turn, when[0], when[1]))
+    return sorted(found, key=lambda d: t.position[d[0]])
 
 
-def _key(detail: str) -> str:
+def _key(digits: str) -> str:
     """Numbers compare without a country code or trunk 0 (+886 912… = 0912…)."""
-    if detail.isdigit():
-        return detail[3:].lstrip("0") if detail.startswith("886") else detail.lstrip("0")
-    return detail
+    return digits[3:].lstrip("0") if digits.startswith("886") else digits.lstrip("0")
+
+
+_CN_NUMERAL = "零一二三四五六七八九"
+
+
+def _chinese(value: int) -> str:
+    """5 as 五, 12 as 十二, 23 as 二十三 (from 100 on, digits)."""
+    if value >= 100:
+        return str(value)
+    if value < 10:
+        return _CN_NUMERAL[value]
+    tens, ones = divmod(value, 10)
+    return ("" if tens == 1 else _CN_NUMERAL[tens]) + "十" + (_CN_NUMERAL[ones] if ones else "")
+
+
+@lru_cache(maxsize=512)
+def _echo_of(key: str) -> re.Pattern[str]:
+    """Every usual way of saying the date or time `key` (see read_when)."""
+    not_more = f"(?![{''.join(_NUMERALS)}])"
+    if key.startswith("W"):
+        day = int(key[1:])
+        names = "日天" if day == 7 else _CN_NUMERAL[day]
+        return re.compile(f"(?:[週周]|星期|[禮礼]拜)[{names}{day}]")
+    if key.startswith("D"):
+        value = int(key[1:])
+        return re.compile(f"(?<![{''.join(_NUMERALS)}])(?:{value}|{_chinese(value)})[號号日]")
+    if ":" in key:
+        hour, minute = (int(part) for part in key.split(":"))
+        said = f"(?<![{''.join(_NUMERALS)}])(?:{hour}|{_chinese(hour)}|{_chinese(hour).replace('二', '兩')})[點点]"
+        if minute == 0:
+            return re.compile(f"{said}(?![半{''.join(_NUMERALS)}])")
+        spoken = "半" if minute == 30 else ""
+        return re.compile(
+            f"{said}(?:{spoken + '|' if spoken else ''}{minute}|{_chinese(minute)}){not_more}"
+        )
+    return re.compile("|".join(re.escape(form) for form in script_forms(key)))
+
+
+def _echo(t: Transcript, turn: int, key: str) -> int | None:
+    """The first staff turn after `turn` that says the detail `key` again."""
+    position = t.position
+    place = position[turn]
+    if key.isdigit():
+        for staff_turn, numbers in sorted(_numbers(t).items(), key=lambda n: position[n[0]]):
+            later = position[staff_turn] > place and t.speakers[staff_turn] == "staff"
+            if later and any(key in n or (len(n) >= 4 and n in key) for n in numbers):
+                return staff_turn
+        return None
+    pattern = _echo_of(key)
+    for match in pattern.finditer(t.joined, t.starts[turn]):
+        said = t.turn_at(match.start())
+        if t.speakers[said] == "staff" and position[said] > place:
+            return said
+    return None
 
 
 def check_repeat_back(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
         return t
-    details = _details(t)
-    speakers = t.speakers
-    if not any(speakers[turn] == "customer" for turn in details):
+    details = _caller_details(t)
+    if not details:
         return not_applicable("the caller gave no number, date or time")
-    confirms = {h.utterance for h in t.find("repeat_confirm", "staff")}
-    # Walk the turns that matter backwards, so each detail the caller gives
-    # meets what staff said after it: the keys read back and the first
-    # confirmation.
-    position = t.position
-    turns = sorted({*details, *confirms}, key=position.__getitem__, reverse=True)
-    echoed: dict[str, int] = {}
-    confirm: int | None = None
-    checked: list[tuple[int, str, str, int | None]] = []
-    for turn in turns:
-        speaker = t.speakers[turn]
-        if speaker == "staff":
-            for key, _ in details.get(turn, ()):
-                echoed[_key(key)] = turn
-            if turn in confirms:
-                confirm = turn
-        elif speaker == "customer":
-            for key, words in details.get(turn, ()):
-                checked.append((turn, key, words, echoed.get(_key(key), confirm)))
+    confirms = [h.utterance for h in t.find("repeat_confirm", "staff")]
     evidence: list[Evidence] = []
-    for turn, _, words, answer in reversed(checked):
+    for turn, key, words in details:
+        answer = _echo(t, turn, _key(key) if key.isdigit() else key)
+        if answer is None:
+            place = t.position[turn]
+            answer = next((c for c in confirms if t.position[c] > place), None)
         if answer is None:
             return failed(
                 f"the caller gave {words} at {t.utterances[turn].start:g} s; "
@@ -215,7 +287,7 @@ def check_repeat_back(call: Call) -> Outcome:
                 t.turn(turn),
             )
         evidence.append(t.turn(answer))
-    return passed(f"read back or confirmed {len(checked)} detail(s)", *evidence[:5])
+    return passed(f"read back or confirmed {len(details)} detail(s)", *evidence[:5])
 
 
 def check_recap_key_points(call: Call) -> Outcome:
@@ -329,7 +401,7 @@ def check_no_talk_over(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return t
     grace = call.policy.timing.talk_over_grace_s
-    overs = talk_overs(t, grace)
+    overs = talk_overs(call, t)
     if overs:
         s, c, early = overs[0]
         return failed(
