@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 import msgspec
 
 from callsop.engine import Scorecard, score
+from callsop.engine.call import Compiled
 from callsop.engine.history import Contact, History, contact_of
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
@@ -283,6 +284,7 @@ def _in_parallel(
     on_progress: Progress | None,
 ) -> Scored:
     global _JOB
+    Compiled.of(policy)  # compiled once here, inherited by every worker
     context = multiprocessing.get_context("fork")
     done = context.Value("i", 0)
     turns = [context.Event() for _ in range(jobs + 1)]

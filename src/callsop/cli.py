@@ -10,8 +10,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console
-
 from callsop import __version__
 from callsop.policy import PolicyError, default_policy_text, load_policy
 
@@ -121,6 +119,8 @@ def _score(args: argparse.Namespace) -> int:
     for refusal in result.refusals:
         _error(f"refused {refusal}")
     if args.format != "json":
+        from rich.console import Console
+
         from callsop.report.table import print_scorecards
 
         print_scorecards(Console(), result.cards)
@@ -139,6 +139,7 @@ def _progress(units: Sequence[Any]) -> Iterator[Callable[[int], None] | None]:
     if total <= PROGRESS_FROM or not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     columns = ("評分中", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -148,6 +149,8 @@ def _progress(units: Sequence[Any]) -> Iterator[Callable[[int], None] | None]:
 
 
 def _rules(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from callsop.report.catalogue import print_catalogue, print_rule
     from callsop.rules import RULES_BY_ID
 

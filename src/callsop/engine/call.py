@@ -63,6 +63,15 @@ class Compiled:
     club_names: frozenset[str]
 
     @classmethod
+    def of(cls, policy: Policy) -> Compiled:
+        """The policy compiled, once: scoring a batch in chunks, or in forked
+        workers, reuses it."""
+        cached = _COMPILED.get(id(policy))
+        if cached is None or cached.policy is not policy:
+            cached = _COMPILED[id(policy)] = cls.build(policy)
+        return cached
+
+    @classmethod
     def build(cls, policy: Policy) -> Compiled:
         lists = {
             name: phrases
@@ -121,6 +130,10 @@ class Compiled:
                     found.append(surname)
                 at = norm.find(phrase.pieces[0], at + 1)
         return found
+
+
+# Keyed by id(); each entry holds its policy, so the id is never reused.
+_COMPILED: dict[int, Compiled] = {}
 
 
 class Call:

@@ -31,7 +31,7 @@ def score(
     where `records` begin in it (`first_index`)."""
     from callsop.rules import SCORED
 
-    compiled = Compiled.build(policy)
+    compiled = Compiled.of(policy)
     if history is None:
         history = History.of(records, first_index)
     weights = [policy.weight(rule.id) for rule in SCORED]
