@@ -61,6 +61,7 @@ class Compiled:
     surnames: frozenset[str]  # in both scripts
     fillers: tuple[str, ...]  # each filler repeated, as it would be strung
     club_names: frozenset[str]
+    polite: tuple[tuple[str, str], ...]  # (expression, its phrase list's name)
 
     @classmethod
     def of(cls, policy: Policy) -> Compiled:
@@ -99,6 +100,7 @@ class Compiled:
                 )
             ),
             club_names=frozenset(f for n in policy.club.names for f in script_forms(n)),
+            polite=tuple((e, f"polite:{e}") for e in policy.polite),
         )
 
     def surname_before(self, text: str, at: int) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -23,14 +24,19 @@ def rings_between(start: float, end: float, period: float) -> int:
 
 class Timeline:
     def __init__(self, record: CallRecord) -> None:
-        events = sorted(record.events, key=lambda e: e.t)
+        events = list(record.events)
+        if any(a.t > b.t for a, b in itertools.pairwise(events)):
+            events.sort(key=lambda e: e.t)
         self.events = events
-        self.dialing = _first(events, "dialing")
-        self.ringing = _first(events, "ringing")
-        self.answered = _first(events, "answered")
-        self.hangup = _first(events, "hangup")
-        self.transfers = [e for e in events if e.type == "transfer"]
-        self.holds = _holds(events, self.hangup)
+        first: dict[str, Event] = {}
+        for event in reversed(events):  # the earliest of each type stays
+            first[event.type] = event
+        self.dialing = first.get("dialing")
+        self.ringing = first.get("ringing")
+        self.answered = first.get("answered")
+        self.hangup = first.get("hangup")
+        self.transfers = [e for e in events if e.type == "transfer"] if "transfer" in first else []
+        self.holds = _holds(events, self.hangup) if "hold" in first else []
 
     @property
     def has_events(self) -> bool:
@@ -43,10 +49,6 @@ class Timeline:
         if self.ringing.rings is not None:
             return self.ringing.rings
         return rings_between(self.ringing.t, end, period)
-
-
-def _first(events: list[Event], kind: str) -> Event | None:
-    return next((e for e in events if e.type == kind), None)
 
 
 def _holds(events: list[Event], hangup: Event | None) -> list[Hold]:

@@ -6,18 +6,22 @@ import bisect
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any
 
 from callsop.engine.findings import Evidence
 from callsop.record.model import Utterance
 from callsop.text import SEP, Hit, PhraseBook, locate, match_in, normalise
 
+_text, _speaker = attrgetter("text"), attrgetter("speaker")
+_begin, _end = attrgetter("start"), attrgetter("end")
+
 
 class Transcript:
     def __init__(self, utterances: Sequence[Utterance], book: PhraseBook) -> None:
         self.utterances = utterances
         self.book = book
-        texts = [u.text for u in utterances]
+        texts = list(map(_text, utterances))
         self.raw = SEP.join(texts)
         joined = normalise(self.raw)
         norms = joined.split(SEP)
@@ -28,9 +32,10 @@ class Transcript:
         self.joined = joined
         self.starts = list(accumulate([len(n) + 1 for n in norms[:-1]], initial=0))
         self._texts = texts
-        speakers = self.speakers = [u.speaker for u in utterances]
-        starts_at = self.begins = [u.start for u in utterances]
-        self.ends = [u.end for u in utterances]
+        speakers: list[str] = list(map(_speaker, utterances))
+        starts_at: list[float] = list(map(_begin, utterances))
+        self.speakers, self.begins = speakers, starts_at
+        self.ends: list[float] = list(map(_end, utterances))
         self.in_order = starts_at == sorted(starts_at)
         order = list(range(len(utterances)))
         if not self.in_order:

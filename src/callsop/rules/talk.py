@@ -5,13 +5,14 @@ from __future__ import annotations
 import bisect
 import re
 from functools import lru_cache
+from itertools import accumulate
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, passed
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
 from callsop.rules.common import names, talk_overs
-from callsop.text import digit_spans, script_forms, to_simplified
+from callsop.text import SEP, digit_spans, script_forms, to_simplified
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
@@ -159,8 +160,8 @@ def check_polite_expressions(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return t
     used: list[tuple[str, Evidence]] = []
-    for expression in call.policy.polite:
-        hit = t.first(f"polite:{expression}", "staff")
+    for expression, list_name in call.compiled.polite:
+        hit = t.first(list_name, "staff")
         if hit is not None:
             used.append((expression, t.evidence(hit)))
     need = call.policy.speech.min_polite_expressions
@@ -186,24 +187,23 @@ def _numbers(t: Transcript) -> dict[int, list[str]]:
 
 def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
     """The numbers, dates and times the caller gave: (turn, key, words)."""
-    speakers, joined, starts = t.speakers, t.joined, t.starts
-    found = [
-        (turn, digits, digits)
-        for turn, numbers in _numbers(t).items()
-        if speakers[turn] == "customer"
-        for digits in numbers
-    ]
-    turn, last = 0, len(starts) - 1
+    turns = t.customer
+    if not turns:
+        return []
+    norms, texts = t.norms, t.utterances
+    offsets = list(accumulate([len(norms[i]) + 1 for i in turns[:-1]], initial=0))
+    raw_offsets = list(accumulate([len(texts[i].text) + 1 for i in turns[:-1]], initial=0))
+    found = []
+    for position, digits in digit_spans(SEP.join(texts[i].text for i in turns)):
+        found.append((turns[bisect.bisect_right(raw_offsets, position) - 1], digits, digits))
+    joined = SEP.join(norms[i] for i in turns)
     for match in _MARKERS.finditer(joined):
         at = match.start()
-        while turn < last and starts[turn + 1] <= at:
-            turn += 1
-        if speakers[turn] != "customer":
-            continue
+        k = bisect.bisect_right(offsets, at) - 1
         end = at + (1 if joined[at] in _MARKER_KIND else 2)
-        when = read_when(t.norms[turn], at - starts[turn], end - starts[turn])
+        when = read_when(norms[turns[k]], at - offsets[k], end - offsets[k])
         if when is not None:
-            found.append((turn, when[0], when[1]))
+            found.append((turns[k], when[0], when[1]))
     return sorted(found, key=lambda d: t.position[d[0]])
 
 
