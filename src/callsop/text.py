@@ -269,6 +269,15 @@ def digit_spans(text: str, min_digits: int = 4) -> list[tuple[int, str]]:
     return out
 
 
+_NOT_A_DIGIT = re.compile(r"\D+")
+
+
+def spoken_digits(text: str) -> str:
+    """Every digit said in `text`, in order, as one string: a number read
+    back in groups with pauses (零九一二，三四五，六七八) reads as 0912345678."""
+    return _NOT_A_DIGIT.sub("", text.translate(_FULLWIDTH_TABLE).translate(_CN_DIGITS))
+
+
 @lru_cache(maxsize=256)
 def to_simplified(text: str) -> str:
     converted: str = _t2s.convert(text)

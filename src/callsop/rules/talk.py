@@ -12,7 +12,7 @@ from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, p
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
 from callsop.rules.common import names, talk_overs
-from callsop.text import SEP, digit_spans, script_forms, to_simplified
+from callsop.text import SEP, digit_spans, script_forms, spoken_digits, to_simplified
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
@@ -172,19 +172,6 @@ def check_polite_expressions(call: Call) -> Outcome:
     return passed(f"{message} (≥ {need})", *(e for _, e in used))
 
 
-def _numbers(t: Transcript) -> dict[int, list[str]]:
-    """Per turn, the numbers of four or more digits said in it."""
-    cached: dict[int, list[str]] | None = t.memo.get("numbers")
-    if cached is None:
-        cached = {}
-        offsets = t.raw_starts
-        for position, digits in digit_spans(t.raw):
-            turn = bisect.bisect_right(offsets, position) - 1
-            cached.setdefault(turn, []).append(_key(digits))
-        t.memo["numbers"] = cached
-    return cached
-
-
 def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
     """The numbers, dates and times the caller gave: (turn, key, words)."""
     turns = t.customer
@@ -193,10 +180,10 @@ def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
     norms, texts = t.norms, t.utterances
     offsets = list(accumulate([len(norms[i]) + 1 for i in turns[:-1]], initial=0))
     raw_offsets = list(accumulate([len(texts[i].text) + 1 for i in turns[:-1]], initial=0))
-    found = []
-    for position, digits in digit_spans(SEP.join(texts[i].text for i in turns)):
+    found: list[tuple[int, str, str]] = []
+    for position, digits in digit_spans(SEP.join([texts[i].text for i in turns])):
         found.append((turns[bisect.bisect_right(raw_offsets, position) - 1], digits, digits))
-    joined = SEP.join(norms[i] for i in turns)
+    joined = SEP.join([norms[i] for i in turns])
     for match in _MARKERS.finditer(joined):
         at = match.start()
         k = bisect.bisect_right(offsets, at) - 1
@@ -226,44 +213,60 @@ def _chinese(value: int) -> str:
 
 
 @lru_cache(maxsize=512)
-def _echo_of(key: str) -> re.Pattern[str]:
-    """Every usual way of saying the date or time `key` (see read_when)."""
-    not_more = f"(?![{''.join(_NUMERALS)}])"
+def _sayings(key: str) -> tuple[tuple[str, ...], bool]:
+    """Every usual way of saying the date or time `key` (see read_when), and
+    whether what follows must not go on with it (三點 is not 三點半)."""
     if key.startswith("W"):
         day = int(key[1:])
-        names = "日天" if day == 7 else _CN_NUMERAL[day]
-        return re.compile(f"(?:[週周]|星期|[禮礼]拜)[{names}{day}]")
+        names = ("日", "天") if day == 7 else (_CN_NUMERAL[day],)
+        prefixes = ("週", "周", "星期", "禮拜", "礼拜")
+        return tuple(p + n for p in prefixes for n in (*names, str(day))), False
     if key.startswith("D"):
         value = int(key[1:])
-        return re.compile(f"(?<![{''.join(_NUMERALS)}])(?:{value}|{_chinese(value)})[號号日]")
+        return tuple(v + u for v in (str(value), _chinese(value)) for u in "號号日"), False
     if ":" in key:
         hour, minute = (int(part) for part in key.split(":"))
-        said = f"(?<![{''.join(_NUMERALS)}])(?:{hour}|{_chinese(hour)}|{_chinese(hour).replace('二', '兩')})[點点]"
+        hours = {str(hour), _chinese(hour), _chinese(hour).replace("二", "兩")}
+        said = [h + u for h in hours for u in "點点"]
         if minute == 0:
-            return re.compile(f"{said}(?![半{''.join(_NUMERALS)}])")
-        spoken = "半" if minute == 30 else ""
-        return re.compile(
-            f"{said}(?:{spoken + '|' if spoken else ''}{minute}|{_chinese(minute)}){not_more}"
-        )
-    return re.compile("|".join(re.escape(form) for form in script_forms(key)))
+            return tuple(said), True
+        minutes = {str(minute), _chinese(minute)} | ({"半"} if minute == 30 else set())
+        return tuple(h + m for h in said for m in minutes), True
+    return script_forms(key), False
+
+
+def _said_at(text: str, at: int, words: str, closed: bool) -> bool:
+    """Whether `words` found at `at` stand on their own: no numeral before
+    (十三點 is not 三點) and, when `closed`, none or 半 after."""
+    if at > 0 and text[at - 1] in _NUMERALS:
+        return False
+    after = text[at + len(words) : at + len(words) + 1]
+    return not (closed and after and (after in _NUMERALS or after == "半"))
 
 
 def _echo(t: Transcript, turn: int, key: str) -> int | None:
     """The first staff turn after `turn` that says the detail `key` again."""
-    position = t.position
-    place = position[turn]
     if key.isdigit():
-        for staff_turn, numbers in sorted(_numbers(t).items(), key=lambda n: position[n[0]]):
-            later = position[staff_turn] > place and t.speakers[staff_turn] == "staff"
-            if later and any(key in n or (len(n) >= 4 and n in key) for n in numbers):
+        for staff_turn in t.later(turn, t.staff):
+            if key in spoken_digits(t.utterances[staff_turn].text):
                 return staff_turn
         return None
-    pattern = _echo_of(key)
-    for match in pattern.finditer(t.joined, t.starts[turn]):
-        said = t.turn_at(match.start())
-        if t.speakers[said] == "staff" and position[said] > place:
-            return said
-    return None
+    sayings, closed = _sayings(key)
+    joined, place, first = t.joined, t.position[turn], None
+    for words in sayings:
+        at = joined.find(words, t.starts[turn])
+        while at >= 0:
+            said = t.turn_at(at)
+            if (
+                t.speakers[said] == "staff"
+                and t.position[said] > place
+                and _said_at(joined, at, words, closed)
+            ):
+                if first is None or t.position[said] < t.position[first]:
+                    first = said
+                break
+            at = joined.find(words, at + 1)
+    return first
 
 
 def check_repeat_back(call: Call) -> Outcome:
