@@ -194,6 +194,8 @@ def _field_and_message(exc: msgspec.ValidationError) -> tuple[str | None, str]:
         return None, text
     path = match.group(1).lstrip(".") or None
     message = text[: match.start()]
+    if "datetime" in message:
+        message += ": write an ISO 8601 time with its UTC offset, e.g. 2026-11-27T10:02:11+08:00"
     if path and message.startswith("Invalid enum value"):
         allowed = _ALLOWED.get(re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1])
         if allowed:
@@ -226,6 +228,8 @@ def _decode_one(source: str, line: int, index: int, raw: bytes) -> Item:
         byte = _BYTE.search(message)
         if byte is not None:
             line += raw.count(b"\n", 0, int(byte.group(1)))
+        if message == "Input data was truncated":
+            message = "the JSON ends before the record does (cut off, or a bracket missing)"
         return Refusal(source, line, index, None, None, message)
     except RecordError as exc:
         return Refusal(source, line, index, _peek_id(raw), exc.field, exc.message)

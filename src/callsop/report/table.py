@@ -40,37 +40,37 @@ def _score_text(value: float | None) -> Text:
 
 
 def print_scorecards(console: Console, cards: Sequence[Scorecard]) -> None:
+    """Each call's score, then each failed rule: its name, id and clause,
+    what was observed against the limit, and the evidence."""
     failures: Counter[str] = Counter()
     for card in cards:
         counts = Counter(f.verdict for f in card.findings)
-        head = Text.assemble(
-            ("通話 ", "bold"),
-            (card.call, "bold cyan"),
-            "  分數 ",
-            _score_text(card.score),
-            f"  （通過 {counts['pass']}・未通過 {counts['fail']}・不適用 {counts['na']}）",
+        console.print(
+            Text.assemble(
+                ("通話 ", "bold"),
+                (card.call, "bold cyan"),
+                "  分數 ",
+                _score_text(card.score),
+                f"  （通過 {counts['pass']}・未通過 {counts['fail']}・不適用 {counts['na']}）",
+            )
         )
-        console.print(head)
         failed = [f for f in card.findings if f.verdict == "fail"]
         if not failed:
             console.print("  全部適用規則皆通過。", style="green")
-            console.print()
-            continue
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
-        table.add_column("規則")
-        table.add_column("條文", no_wrap=True)
-        table.add_column("說明")
-        table.add_column("證據")
         for f in failed:
             failures[f.rule] += 1
             rule = RULES_BY_ID[f.rule]
-            table.add_row(
-                Text.assemble((rule.title, "bold"), "\n", (f.rule, "dim")),
-                f"§{f.clause}",
-                Text(f.message, style=_STYLE["fail"]),
-                format_evidence(f.evidence),
+            console.print(
+                Text.assemble(
+                    ("  ✗ ", "bold red"),
+                    (rule.title, "bold"),
+                    f"  {f.rule}  ",
+                    (f"§{f.clause}", "dim"),
+                )
             )
-        console.print(table)
+            console.print(Text(f"    {f.message}", style="red"))
+            if f.evidence:
+                console.print(Text(f"    證據：{format_evidence(f.evidence)}", style="dim"))
         console.print()
     if len(cards) > 1:
         _print_batch(console, cards, failures)

@@ -24,6 +24,8 @@ class Rule:
     applies: str  # when the rule applies; otherwise the verdict is na
     checks: str  # what passes
     why: str  # the SOP's own words
+    applies_zh: str = ""  # `applies` in Traditional Chinese, shown to clerks and managers
+    checks_zh: str = ""  # `checks` in Traditional Chinese
     options: tuple[str, ...] = ()  # policy keys the rule reads
     check: Check | None = None  # None: guidance only, never scored
     direction: str | None = None  # only calls of this direction: others are na unasked
