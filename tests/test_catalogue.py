@@ -87,6 +87,8 @@ def test_rule_has_its_docs(rule: Rule) -> None:
     assert re.fullmatch(r"[\d.()]+(, [\d.()]+)*", rule.clause), rule.clause
     assert re.search(r"[\u4e00-\u9fff]", rule.title), "title must be zh-Hant"
     assert re.search(r"[\u4e00-\u9fff]", rule.why), "why quotes the SOP"
+    assert re.search(r"[\u4e00-\u9fff]", rule.applies_zh), "applies in zh-Hant"
+    assert re.search(r"[\u4e00-\u9fff]", rule.checks_zh), "checks in zh-Hant"
     assert len(rule.applies) >= 8
     assert len(rule.checks) >= 8
     assert set(rule.sources) <= set(SOURCES)

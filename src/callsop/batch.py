@@ -50,9 +50,13 @@ def default_jobs() -> int:
 
 def records_in(units: Sequence[Unit]) -> int:
     """How many records the units hold, about (lines, for JSON Lines)."""
-    return sum(
-        u.data.count(b"\n", u.lo, u.hi) + 1 if isinstance(u, LineRange) else 1 for u in units
-    )
+    return sum(_lines_in(u) if isinstance(u, LineRange) else 1 for u in units)
+
+
+def _lines_in(lines: LineRange) -> int:
+    count = lines.data.count(b"\n", lines.lo, lines.hi)
+    unterminated = lines.hi > lines.lo and lines.data[lines.hi - 1 : lines.hi] != b"\n"
+    return count + unterminated
 
 
 def score_units(

@@ -14,6 +14,7 @@ from callsop.report.table import VERDICT_ZH, format_evidence
 from callsop.rules import CATALOGUE, Rule
 from callsop.rules.examples import Example, examples_for
 
+SPEAKER_ZH = {"staff": "館員", "customer": "客戶", "other": "他人"}
 SEVERITY_ZH = {"critical": "重大", "major": "主要", "minor": "次要"}
 SOURCE_ZH = {
     "events": "通話事件",
@@ -63,14 +64,16 @@ def print_rule(console: Console, rule: Rule, policy: Policy) -> None:
     console.print(Text.assemble((rule.title, "bold"), "  ", (rule.id, "cyan"), f"  §{rule.clause}"))
     console.print()
     rows = [
-        ("依據", "、".join(SOURCE_ZH[s] for s in rule.sources)),
-        ("適用", rule.applies),
-        ("通過條件", rule.checks),
-        ("SOP 原文", rule.why),
-        ("權重", "指引（不計分）" if rule.guide else SEVERITY_ZH[policy.severity[rule.id]]),
+        ("依據", "、".join(SOURCE_ZH[s] for s in rule.sources), ""),
+        ("適用", rule.applies_zh, rule.applies),
+        ("通過條件", rule.checks_zh, rule.checks),
+        ("SOP 原文", rule.why, ""),
+        ("權重", "指引（不計分）" if rule.guide else SEVERITY_ZH[policy.severity[rule.id]], ""),
     ]
-    for label, value in rows:
+    for label, value, english in rows:
         console.print(Text.assemble((f"{label}：", "bold"), value))
+        if english:
+            console.print(Text(f"    {english}", style="dim"))
     if rule.options:
         console.print(Text("設定（policy）：", style="bold"))
         for key in rule.options:
@@ -94,12 +97,18 @@ def _print_example(console: Console, example: Example, policy: Policy) -> None:
         )
     )
     call = example.call
+    lines: list[tuple[float, int, Text]] = []
     for event in call.events:
         extra = f" by {event.by}" if event.by else ""
         extra += f" → {event.to}" if event.to else ""
         extra += f"「{event.summary}」" if event.summary else ""
-        console.print(f"      {event.t:>6g}s  {event.type}{extra}", style="dim")
+        lines.append(
+            (event.t, 0, Text(f"      {event.t:>6g}s  [{event.type}{extra}]", style="dim"))
+        )
     for utterance in call.utterances:
-        console.print(f"      {utterance.start:>6g}s  {utterance.speaker:<8} {utterance.text}")
+        said = f"      {utterance.start:>6g}s  {SPEAKER_ZH[utterance.speaker]}：{utterance.text}"
+        lines.append((utterance.start, 1, Text(said)))
+    for _, _, line in sorted(lines, key=lambda item: (item[0], item[1])):
+        console.print(line)
     if finding.evidence:
         console.print(f"      證據：{format_evidence(finding.evidence)}", style="dim")

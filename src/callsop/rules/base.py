@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callsop.engine.call import Call
-from callsop.engine.findings import Outcome, not_applicable, wrong_direction
+from callsop.engine.findings import Outcome, failed, not_applicable, passed, wrong_direction
 from callsop.engine.transcript import Transcript
 
 Check = Callable[[Call], Outcome]
@@ -68,3 +68,18 @@ def seconds(value: float) -> str:
         return f"{value} s"
     minutes, rest = divmod(value, 60)
     return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def staff_turn_says(call: Call, which: int, list_name: str, missing: str, found: str) -> Outcome:
+    """Whether the staff's turn `which` (0 the first, -1 the last) holds a
+    phrase of `list_name`; `found` may name the phrase as {phrase}."""
+    t = speech(call)
+    if isinstance(t, Outcome):
+        return t
+    if not t.staff:
+        return failed("staff never spoke")
+    turn = t.staff[which]
+    hit = t.first(list_name, [turn])
+    if hit is None:
+        return failed(missing, t.turn(turn))
+    return passed(found.format(phrase=hit.phrase), t.evidence(hit))

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
-from callsop.rules.base import Rule, answered_or_na, speech
+from callsop.rules.base import Rule, answered_or_na, staff_turn_says
 
 
 def check_farewell(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
-    t = speech(call)
-    if isinstance(t, Outcome):
-        return t
-    if not t.staff:
-        return failed("staff never spoke")
-    last = t.staff[-1]
-    hit = t.first("farewell", [last])
-    if hit is None:
-        return failed("the staff's last turn takes no leave (再見)", t.turn(last))
-    return passed(f"took leave ({hit.phrase})", t.evidence(hit))
+    return staff_turn_says(
+        call, -1, "farewell", "the staff's last turn takes no leave (再見)", "took leave ({phrase})"
+    )
 
 
 def check_customer_hangs_up_first(call: Call) -> Outcome:
@@ -47,6 +40,8 @@ RULES = (
         applies="answered calls",
         checks="the staff's last turn takes leave politely (再見 or a variant, or the SOP's "
         "「歡迎您到會館來做客」)",
+        applies_zh="已接通的通話",
+        checks_zh="館員最後一句話有禮貌道別（再見或類似說法，或 SOP 的「歡迎您到會館來做客」）",
         why="通話完畢要禮貌告辭。如：歡迎您到會館來做客，再見！",
         options=("phrases.farewell",),
         check=check_farewell,
@@ -58,6 +53,8 @@ RULES = (
         sources=("events",),
         applies="answered calls",
         checks="the hang-up came from the customer's side",
+        applies_zh="已接通的通話",
+        checks_zh="由客戶那一方掛斷電話",
         why="不要搶先掛斷電話（客戶、來話方先掛）。",
         check=check_customer_hangs_up_first,
     ),

@@ -65,6 +65,8 @@ RULES = (
         applies="calls tagged complaint",
         checks="a complaint entry exists, logged on the same day as the call (in the policy's "
         "time zone)",
+        applies_zh="標記為 complaint 的通話",
+        checks_zh="有客訴紀錄，且與通話在同一天登記（以設定的時區為準）",
         why="來話表示不滿、抱怨的要先誠懇，聽對方講述，不明則問。並做好當日記錄。",
         options=("timing.timezone",),
         check=check_same_day_record,
@@ -76,6 +78,8 @@ RULES = (
         sources=("speech",),
         applies="calls tagged complaint",
         checks="staff asks at least one clarifying question and never talks over the customer",
+        applies_zh="標記為 complaint 的通話",
+        checks_zh="館員至少問一個釐清問題，且從不搶話打斷客戶",
         why="聽對方講述，不明則問。認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
         options=("phrases.clarify", "timing.talk_over_grace_s"),
         check=check_listen_and_clarify,

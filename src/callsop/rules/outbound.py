@@ -6,7 +6,14 @@ from datetime import datetime
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
-from callsop.rules.base import Rule, answered_or_na, direction_or_na, seconds, speech
+from callsop.rules.base import (
+    Rule,
+    answered_or_na,
+    direction_or_na,
+    seconds,
+    speech,
+    staff_turn_says,
+)
 from callsop.rules.common import club_mention
 
 
@@ -40,16 +47,9 @@ def check_plan_complete(call: Call) -> Outcome:
 def check_greeting(call: Call) -> Outcome:
     if gate := _outbound_answered(call):
         return gate
-    t = speech(call)
-    if isinstance(t, Outcome):
-        return t
-    if not t.staff:
-        return failed("staff never spoke")
-    first = t.staff[0]
-    hit = t.first("greeting", [first])
-    if hit is None:
-        return failed("staff's first turn has no greeting (您好)", t.turn(first))
-    return passed(f"greeted with {hit.phrase}", t.evidence(hit))
+    return staff_turn_says(
+        call, 0, "greeting", "staff's first turn has no greeting (您好)", "greeted with {phrase}"
+    )
 
 
 def check_self_introduction(call: Call) -> Outcome:
@@ -242,6 +242,9 @@ RULES = (
         applies="outbound calls",
         checks="the call has a plan with purpose, verified number, verified name with how to "
         "address them, an outline, and a time budget",
+        applies_zh="撥出電話",
+        checks_zh="通話有撥打計畫，含目的、已核實的號碼、已核實的姓名與稱呼、"
+        "談話大綱及預計通話時間",
         why="明確打電話的目的及交談的方向；核實電話號碼、姓名（確定對方的稱呼）；事先準備好講話內容"
         "或交談的框架；控制好雙方通話的時間。",
         check=check_plan_complete,
@@ -254,6 +257,8 @@ RULES = (
         sources=("speech",),
         applies="outbound calls that were answered",
         checks="the staff's first turn greets (您好 or a variant)",
+        applies_zh="已接通的撥出電話",
+        checks_zh="館員的第一句話有問候（您好或類似說法）",
         why="電話接通後，禮貌問候。如：您好！",
         options=("phrases.greeting",),
         check=check_greeting,
@@ -267,6 +272,8 @@ RULES = (
         applies="outbound calls that were answered",
         checks="within the staff's first turns they name the club and themselves "
         "(我是…／敝姓…／…會館)",
+        applies_zh="已接通的撥出電話",
+        checks_zh="館員在開頭幾句話內報出會館名稱與自己的名字（我是…／敝姓…／…會館）",
         why="極時做自我介紹。",
         options=(
             "speech.self_introduction_turns",
@@ -285,6 +292,8 @@ RULES = (
         applies="outbound calls that were answered",
         checks="within the staff's first turns they check they reached the intended person "
         "(請問是…嗎／請問您是…／…在嗎)",
+        applies_zh="已接通的撥出電話",
+        checks_zh="館員在開頭幾句話內確認找到要找的人（請問是…嗎／請問您是…／…在嗎）",
         why="同時核實對方是否是你要找的人。",
         options=("speech.verify_party_turns", "phrases.verify_party"),
         check=check_verify_party,
@@ -298,6 +307,8 @@ RULES = (
         applies="outbound calls where someone else answered and fetched the person "
         "(tag fetched, or a turn by speaker other)",
         checks="after the other person spoke, staff thanks them (謝謝／多謝／麻煩您了)",
+        applies_zh="由他人接聽並代找對方的撥出電話（標記 fetched，或有說話者為 other 的發言）",
+        checks_zh="他人發言後，館員向其致謝（謝謝／多謝／麻煩您了）",
         why="請對方找來你要找的人與你通話，並向對方致謝。",
         options=("phrases.thanks",),
         check=check_thank_for_fetching,
@@ -311,6 +322,8 @@ RULES = (
         applies="outbound calls that were answered and not prearranged",
         checks="within the staff's first turns they apologise for the interruption "
         "(打擾了／不好意思打擾／是不是打擾了您)",
+        applies_zh="已接通且未事先預約的撥出電話",
+        checks_zh="館員在開頭幾句話內為打擾致歉（打擾了／不好意思打擾／是不是打擾了您）",
         why="如果不是事先預約的電話，要表示歉意：「我是不是打擾了你的重要事情」。",
         options=("speech.apologize_unscheduled_turns", "phrases.apologize_interrupt"),
         check=check_apologize_unscheduled,
@@ -324,6 +337,9 @@ RULES = (
         applies="outbound calls that were answered",
         checks="a next contact is set out: in speech (再跟您聯絡／下次／改天…) or as a "
         "follow-up or callback task on the record",
+        applies_zh="已接通的撥出電話",
+        checks_zh="約定了下次聯絡：在對話中（再跟您聯絡／下次／改天…），"
+        "或紀錄上有後續追蹤或回電任務",
         why="達到目的後，馬上結束通話，並為下一次接觸留下理由。",
         options=("phrases.next_contact",),
         check=check_next_contact,
@@ -336,6 +352,8 @@ RULES = (
         sources=("events",),
         applies="outbound calls never answered that staff ended",
         checks="staff gave up at the policy's 10 rings, ±1 (not earlier, not later)",
+        applies_zh="始終無人接聽、由館員結束的撥出電話",
+        checks_zh="館員在設定的 10 聲（±1 聲）時掛斷，不早也不晚",
         why="鈴響十次無人接聽，應掛斷。",
         options=("timing.give_up_rings", "timing.give_up_tolerance_rings", "timing.ring_period_s"),
         check=check_no_answer_give_up,
@@ -348,6 +366,8 @@ RULES = (
         sources=("history",),
         applies="outbound calls never answered and not tagged final",
         checks="the same number was dialled again 3–5 minutes after the give-up",
+        applies_zh="始終無人接聽且未標記 final 的撥出電話",
+        checks_zh="掛斷後 3–5 分鐘再次撥打同一號碼",
         why="鈴響十次無人接聽，應掛斷，3-5分鐘後再試著撥打。",
         options=("timing.retry_after_min_s", "timing.retry_after_max_s"),
         check=check_retry_after_no_answer,
@@ -360,6 +380,8 @@ RULES = (
         applies="calls that ended by a dropped line (hang-up by network)",
         checks="staff dialled the same number again within 60 s (for an incoming call, "
         "the customer calling straight back also counts)",
+        applies_zh="因斷線而結束的通話（由 network 掛斷）",
+        checks_zh="館員在 60 秒內重撥同一號碼（來電斷線時，客戶立即回撥也算）",
         why="不小心終斷電話，要立即進行重撥。",
         options=("timing.redial_within_s",),
         check=check_redial_after_drop,

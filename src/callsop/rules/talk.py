@@ -277,7 +277,7 @@ def check_repeat_back(call: Call) -> Outcome:
     if not details:
         return not_applicable("the caller gave no number, date or time")
     confirms = [h.utterance for h in t.find("repeat_confirm", "staff")]
-    evidence: list[Evidence] = []
+    answers: list[int] = []
     for turn, key, words in details:
         answer = _echo(t, turn, _key(key) if key.isdigit() else key)
         if answer is None:
@@ -289,8 +289,10 @@ def check_repeat_back(call: Call) -> Outcome:
                 "staff never read it back or asked to confirm",
                 t.turn(turn),
             )
-        evidence.append(t.turn(answer))
-    return passed(f"read back or confirmed {len(details)} detail(s)", *evidence[:5])
+        if answer not in answers:
+            answers.append(answer)
+    evidence = [t.turn(answer) for answer in answers[:5]]
+    return passed(f"read back or confirmed {len(details)} detail(s)", *evidence)
 
 
 def check_recap_key_points(call: Call) -> Outcome:
@@ -423,6 +425,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls",
         checks="no staff turn strings the same filler (對／是／嗯／好) 3 or more times in a row",
+        applies_zh="已接通的通話",
+        checks_zh="館員每句話都沒有把同一個應答語（對／是／嗯／好）連說 3 次以上",
         why="不要用怪腔怪調及連續用「對……對……」，「是……是……」等。",
         options=("phrases.fillers", "speech.filler_repeats"),
         check=check_no_filler_strings,
@@ -434,6 +438,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls",
         checks="staff never contradicts or blames the customer (你錯了／不可能／這不是我們的問題／你聽我說…)",
+        applies_zh="已接通的通話",
+        checks_zh="館員從不反駁或指責客戶（你錯了／不可能／這不是我們的問題／你聽我說…）",
         why="不要在電話裏與客戶爭執，即使客戶提出錯誤的觀點。",
         options=("phrases.arguing",),
         check=check_no_arguing,
@@ -446,6 +452,9 @@ RULES = (
         applies="answered calls",
         checks="staff never addresses anyone by a surname and title (王先生) that neither the "
         "caller said earlier nor the record already held (customer.known, the plan's salutation)",
+        applies_zh="已接通的通話",
+        checks_zh="館員從不以來電者先前沒說過、紀錄也沒有的姓氏加稱謂（王先生）稱呼任何人"
+        "（紀錄指 customer.known、計畫中的稱呼）",
         why="對方的姓名決不能胡亂猜測。",
         options=("phrases.surnames", "phrases.titles", "phrases.caller_name_given"),
         check=check_never_guess_name,
@@ -457,6 +466,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls where the caller's surname is known",
         checks="staff addresses the caller by surname and title at least once",
+        applies_zh="已知來電者姓氏的已接通通話",
+        checks_zh="館員至少一次以姓氏加稱謂稱呼來電者",
         why="要記住對方姓名，在交談中用名字稱呼對方。",
         options=("phrases.surnames", "phrases.titles"),
         check=check_use_caller_name,
@@ -468,6 +479,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls",
         checks="staff uses at least 3 distinct expressions from §7's list (with variants)",
+        applies_zh="已接通的通話",
+        checks_zh="館員至少使用 3 種不同的 §7 禮貌用語（含類似說法）",
         why="禮貌用語：貴姓、貴公司、貴方、您好、請稍候、多謝、對不起、沒關係、打擾了、再見。",
         options=("phrases.polite", "speech.min_polite_expressions"),
         check=check_polite_expressions,
@@ -480,6 +493,9 @@ RULES = (
         applies="answered calls where the caller gave a number, a date or a time",
         checks="after each such detail, staff repeats it back (in any grouping: 0912-345-678 "
         "or 零九一二三四五六七八) or asks the caller to confirm it",
+        applies_zh="來電者提供號碼、日期或時間的已接通通話",
+        checks_zh="每項此類資料之後，館員都複述一次（分組不拘：0912-345-678 "
+        "或 零九一二三四五六七八），或請來電者確認",
         why="明確告訴對方是否需要記錄，如需記錄請對方復述一遍。",
         options=("phrases.repeat_confirm",),
         check=check_repeat_back,
@@ -491,6 +507,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls with more than 60 s of talk",
         checks="staff restates the key points (跟您確認一下／我再重複一次／事情是這樣的)",
+        applies_zh="談話超過 60 秒的已接通通話",
+        checks_zh="館員重述重點（跟您確認一下／我再重複一次／事情是這樣的）",
         why="重點事情要重述，雙方都一樣。如：請原諒，您聽得清楚嗎？事情是這樣的……",
         options=("speech.min_talk_for_recap_s", "phrases.recap"),
         check=check_recap_key_points,
@@ -503,6 +521,8 @@ RULES = (
         applies="answered calls of more than 5 minutes from answer to hang-up",
         checks="at or after 5 minutes from the answer, staff asks whether it is convenient to go on "
         "(方便繼續嗎／現在方便講話嗎)",
+        applies_zh="從接聽到掛斷超過 5 分鐘的已接通通話",
+        checks_zh="接聽滿 5 分鐘起，館員詢問是否方便繼續（方便繼續嗎／現在方便講話嗎）",
         why="耗時的電話要詢問對方是否方便繼續通話。",
         options=("timing.ask_to_continue_after_s", "phrases.ask_to_continue"),
         check=check_ask_to_continue,
@@ -515,6 +535,8 @@ RULES = (
         applies="calls where staff says they do not know (我不清楚／不確定)",
         checks="staff offers to get a colleague who knows, asking the caller's consent "
         "(…好嗎) or with the caller agreeing",
+        applies_zh="館員表示不清楚的通話（我不清楚／不確定）",
+        checks_zh="館員提議請了解的同事協助，並徵詢來電者同意（…好嗎）或來電者表示同意",
         why="對方一定要諮詢的而且是你不瞭解的事情時，須征得對方同意後，馬上為對方找到一個可以解釋明瞭的同事過來接聽電話。",
         options=(
             "phrases.dont_know",
@@ -532,6 +554,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls with at least 30 s of staff speech",
         checks="staff speak at 120–300 characters a minute (without punctuation or spaces)",
+        applies_zh="館員說話至少 30 秒的已接通通話",
+        checks_zh="館員語速為每分鐘 120–300 字（不計標點與空格）",
         why="控制好語音、語調，保持好說話速度的快慢。語言精練，吐字清晰。",
         options=(
             "speech.min_chars_per_minute",
@@ -547,6 +571,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls with at least 60 s of talk",
         checks="staff talk for at most 70% of the talk time",
+        applies_zh="談話至少 60 秒的已接通通話",
+        checks_zh="館員說話不超過談話時間的 70%",
         why="認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
         options=("speech.max_staff_share", "speech.min_talk_for_share_s"),
         check=check_listen_share,
@@ -558,6 +584,8 @@ RULES = (
         sources=("speech",),
         applies="answered calls",
         checks="staff never start speaking more than 1 s before the customer's turn ends",
+        applies_zh="已接通的通話",
+        checks_zh="館員從不在客戶說完前超過 1 秒就開口",
         why="認真傾聽。",
         options=("timing.talk_over_grace_s",),
         check=check_no_talk_over,
