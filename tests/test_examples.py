@@ -44,3 +44,4 @@ def test_the_batch_and_the_transcript_examples_read() -> None:
     assert len(batch) >= 10
     [vtt] = _loaded([str(ROOT / "examples" / "transcripts" / "trial-class-enquiry.vtt")])
     assert vtt.record.utterances and vtt.record.utterances[0].speaker == "staff"
+    assert (vtt.record.id, vtt.record.direction) == ("xinyi-20261123-0007", "inbound")

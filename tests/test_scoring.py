@@ -173,3 +173,18 @@ def test_transcript_only_record_judges_speech_and_leaves_the_rest_na() -> None:
 def test_scoring_is_repeatable() -> None:
     record = make_record()
     assert _score(record) == _score(record)
+
+
+def test_a_transcript_alone_leaves_record_rules_na_not_failed() -> None:
+    record = make_record(events=[], customer=None)
+    del record["direction"]
+    [card] = score([msgspec.convert(record, CallRecord)], default_policy())
+    finding = _finding(card, "note.five-w-one-h")
+    assert finding.verdict == "na"
+    assert "transcript alone" in finding.message
+
+
+def test_an_answered_call_with_events_but_no_note_fails_five_w_one_h() -> None:
+    [card] = _score(make_record())
+    assert _finding(card, "note.five-w-one-h").message == "no call note"
+    assert card.verdict("note.five-w-one-h") == "fail"

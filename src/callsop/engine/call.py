@@ -182,6 +182,14 @@ class Call:
             return True
         return None
 
+    @cached_property
+    def transcript_only(self) -> bool:
+        """Nothing but what was said came with the call (a WebVTT file, say):
+        no events and nothing staff kept, so record rules cannot judge it."""
+        r = self.record
+        kept = (r.note, r.complaint, r.plan, r.memos, r.tasks, r.escalations, r.events)
+        return bool(r.utterances) and not any(kept)
+
     def at(self, t: float) -> float:
         """Epoch seconds of a moment `t` seconds into the call."""
         return self.record.started_at.timestamp() + t

@@ -273,7 +273,7 @@ def _read_vtt(source: str, data: bytes) -> Item:
     except VttError as exc:
         return Refusal(source, exc.line, 1, None, None, exc.message)
     meta: dict[str, Any] = dict(doc.meta)
-    record_id = meta.get("id") or Path(source).stem
+    record_id = meta.get("id") or ("stdin" if source == "<stdin>" else Path(source).stem)
     try:
         started = datetime.fromisoformat(meta.get("started_at", "1970-01-01T00:00:00+00:00"))
     except ValueError:

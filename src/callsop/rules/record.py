@@ -14,6 +14,8 @@ def check_five_w_one_h(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
     note = call.record.note
+    if note is None and call.transcript_only:
+        return not_applicable("a transcript alone: nothing kept with the call")
     if note is None:
         return failed("no call note", {"field": "note"})
     missing = []
