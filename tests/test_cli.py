@@ -76,7 +76,7 @@ def test_dash_reads_standard_input() -> None:
 def test_a_missing_file_is_refused_not_a_crash() -> None:
     result = run("score", "no-such-file.json")
     assert result.returncode == 1
-    assert "no-such-file.json: record 0: cannot read" in result.stderr
+    assert "refused no-such-file.json: cannot read: No such file" in result.stderr
     assert "Traceback" not in result.stderr
 
 

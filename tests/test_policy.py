@@ -100,6 +100,10 @@ def test_club_can_change_a_rule_severity(write_file: WriteFile) -> None:
         ("[phrases]\ngreeting = []\n", "phrases.greeting"),
         ('[phrases]\ngreeting = "您好"\n', "phrases.greeting"),
         ("timing = 3\n", "timing"),
+        ('[phrases]\ngreeting = ["。"]\n', "phrases.greeting"),
+        ('[phrases]\ngreeting = ["…"]\n', "phrases.greeting"),
+        ('[club]\nnames = [""]\n', "club.names"),
+        ("[club]\nnames = []\nname_suffixes = []\n", "club.names"),
     ],
 )
 def test_bad_policy_names_the_key(write_file: WriteFile, text: str, named: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -237,18 +238,25 @@ def _worker(k: int, conn: Connection, done: Any, turn: Any, next_turn: Any) -> N
             del cards
             turn.wait()
             _write(fd, lines)
-            next_turn.set()
             conn.send([])
         else:
             conn.send([_encode(c) for c in cards] if as_json else cards)
+    except BrokenPipeError:  # the reader of the output went away (… | head)
+        conn.send(_BROKEN_PIPE)
     except BaseException:  # the parent re-raises it with the worker's traceback
         conn.send(RuntimeError(traceback.format_exc()))
     finally:
+        next_turn.set()  # never leave the next worker waiting
         conn.close()
+
+
+_BROKEN_PIPE = "broken pipe"
 
 
 def _receive(conn: Connection) -> Any:
     message = conn.recv()
+    if message == _BROKEN_PIPE:
+        raise BrokenPipeError
     if isinstance(message, RuntimeError):
         raise RuntimeError(f"a scoring worker failed:\n{message}")
     return message
@@ -267,6 +275,8 @@ def _number_refusals(shares: list[list[Unit]], decoded: list[Any]) -> list[Refus
         for at, unit in enumerate(share):
             found = by_unit.get(at, [])
             if isinstance(unit, LineRange):
+                if unit.lo == 0:  # a file (or the same file again) begins
+                    lines_before[unit.source] = records_before[unit.source] = 0
                 lines = lines_before.get(unit.source, 0)
                 records = records_before.get(unit.source, 0)
                 found = [
@@ -329,10 +339,11 @@ def _in_parallel(
         parts = [results[k] for k in range(len(conns))]
     finally:
         _JOB = None
-        for worker in workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
+        if sys.exc_info()[0] is not None:  # failing: stop the rest at once
+            for worker in workers:
                 worker.kill()
+        for worker in workers:
+            worker.join()
     if on_progress is not None:
         on_progress(first)
     refusals = _number_refusals(shares, decoded)

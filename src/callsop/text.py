@@ -51,11 +51,6 @@ def script_forms(text: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
-def same_words(a: str, b: str) -> bool:
-    """Whether two texts read the same whatever their script and punctuation."""
-    return bool(_t2s.convert(normalise(a)) == _t2s.convert(normalise(b)))
-
-
 def locate(original: str, start: int, length: int) -> str:
     """The words of `original` behind normalised characters [start, start+length).
 
@@ -100,9 +95,10 @@ class Phrase:
 
 
 def compile_phrase(text: str) -> tuple[Phrase, ...]:
-    """The phrase in every script form; leading and trailing gaps are dropped."""
+    """The phrase in every script form; leading and trailing gaps are dropped.
+    A gap is written … (or ..., as a keyboard types it)."""
     out = []
-    for form in script_forms(text.replace(GAP, SEP)):
+    for form in script_forms(text.replace("...", GAP).replace(GAP, SEP)):
         pieces = tuple(p for p in form.split(SEP) if p)
         if not pieces:
             raise ValueError(f"phrase {text!r} has no words")
@@ -249,17 +245,11 @@ _NUMBER_SEPARATORS = re.compile("[ \\-\u2010-\u2015.\uff0d]")
 _NUMBER = re.compile(f"[{_DIGIT}](?:[ \\-\u2010-\u2015.\uff0d]?[{_DIGIT}])+")
 
 
-def digit_strings(text: str, min_digits: int = 4) -> list[str]:
-    """Numbers of at least `min_digits` digits in `text`, as plain digits.
-
-    Groupings and spoken digits are read alike: 0912-345-678, 0912 345 678
-    and 零九一二三四五六七八 all give 0912345678 (幺 is the spoken 1 of phone
-    numbers). Commas and other punctuation end a number."""
-    return [d for _, d in digit_spans(text, min_digits)]
-
-
 def digit_spans(text: str, min_digits: int = 4) -> list[tuple[int, str]]:
-    """(position, digits) of each number in `text`; see `digit_strings`."""
+    """(position, digits) of each number of at least `min_digits` digits in
+    `text`. Groupings and spoken digits are read alike: 0912-345-678,
+    0912 345 678 and 零九一二三四五六七八 all give 0912345678 (幺 is the
+    spoken 1 of phone numbers). Commas and other punctuation end a number."""
     out = []
     for match in _NUMBER.finditer(text):
         digits = _NUMBER_SEPARATORS.sub("", match.group(0))

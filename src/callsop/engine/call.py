@@ -70,6 +70,8 @@ class Compiled:
         cached = _COMPILED.get(id(policy))
         if cached is None or cached.policy is not policy:
             cached = _COMPILED[id(policy)] = cls.build(policy)
+            while len(_COMPILED) > _COMPILED_KEPT:  # the oldest goes first
+                del _COMPILED[next(iter(_COMPILED))]
         return cached
 
     @classmethod
@@ -134,8 +136,10 @@ class Compiled:
         return found
 
 
-# Keyed by id(); each entry holds its policy, so the id is never reused.
+# Keyed by id(). An entry holds its policy, so its id cannot be reused while
+# it is here; a process that loads many policies keeps only the latest few.
 _COMPILED: dict[int, Compiled] = {}
+_COMPILED_KEPT = 8
 
 
 class Call:

@@ -48,19 +48,11 @@ class Finding(msgspec.Struct, frozen=True, omit_defaults=True):
     message: str
     evidence: tuple[Evidence, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = msgspec.to_builtins(self)
-        return out
-
 
 class Scorecard(msgspec.Struct, frozen=True):
     call: str
     score: float | None
     findings: tuple[Finding, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = msgspec.to_builtins(self)
-        return out
 
     def verdict(self, rule_id: str) -> Verdict:
         for finding in self.findings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import operator
 from collections.abc import Iterable, Sequence
 from functools import cached_property
 from itertools import accumulate
@@ -22,16 +23,16 @@ class Transcript:
         self.utterances = utterances
         self.book = book
         texts = list(map(_text, utterances))
-        self.raw = SEP.join(texts)
-        joined = normalise(self.raw)
+        joined = normalise(SEP.join(texts))
         norms = joined.split(SEP)
         if len(norms) != len(utterances):  # a turn's own text held the separator
-            norms = [normalise(t.replace(SEP, " ")) for t in texts]
+            texts = [t.replace(SEP, " ") for t in texts]
+            norms = [normalise(t) for t in texts]
             joined = SEP.join(norms)
+        self.texts = texts  # what evidence quotes: the words as said
         self.norms = norms
         self.joined = joined
         self.starts = list(accumulate([len(n) + 1 for n in norms[:-1]], initial=0))
-        self._texts = texts
         speakers: list[str] = list(map(_speaker, utterances))
         starts_at: list[float] = list(map(_begin, utterances))
         self.speakers, self.begins = speakers, starts_at
@@ -57,11 +58,6 @@ class Transcript:
             self.memo[key] = found.get(list_name, [])
         hits: list[Hit] = self.memo[key]
         return hits
-
-    @cached_property
-    def raw_starts(self) -> list[int]:
-        """Where each utterance begins in `raw`."""
-        return list(accumulate([len(x) + 1 for x in self._texts[:-1]], initial=0))
 
     @cached_property
     def position(self) -> dict[int, int]:
@@ -111,9 +107,8 @@ class Transcript:
         return None if found is None else Hit(index, found[0], found[1], found[2])
 
     def evidence(self, hit: Hit) -> Evidence:
-        utterance = self.utterances[hit.utterance]
-        words = locate(utterance.text, hit.start, hit.end - hit.start)
-        return {"t": utterance.start, "utterance": hit.utterance, "words": words}
+        words = locate(self.texts[hit.utterance], hit.start, hit.end - hit.start)
+        return {"t": self.begins[hit.utterance], "utterance": hit.utterance, "words": words}
 
     def turn(self, index: int, words: str | None = None) -> Evidence:
         utterance = self.utterances[index]
@@ -125,7 +120,8 @@ class Transcript:
 
     @cached_property
     def talk_s(self) -> float:
-        return sum(map(float.__sub__, self.ends, self.begins))
+        total: float = sum(map(operator.sub, self.ends, self.begins))  # ints too, not only floats
+        return total
 
     @cached_property
     def staff_s(self) -> float:

@@ -162,6 +162,10 @@ def build_policy(data: Mapping[str, Any], source: str) -> Policy:
         else:
             phrases[name] = _phrase_list(value, f"phrases.{name}", source)
     _check_values(parsed, source)
+    _phrase_list(list(parsed.club.names), "club.names", source, may_be_empty=True)
+    _phrase_list(list(parsed.club.name_suffixes), "club.name_suffixes", source, may_be_empty=True)
+    if not parsed.club.names and not parsed.club.name_suffixes:
+        raise PolicyError(f"{source}: key club.names: give the club's names or name_suffixes")
     try:
         tz = ZoneInfo(parsed.timing.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -182,11 +186,20 @@ def build_policy(data: Mapping[str, Any], source: str) -> Policy:
     )
 
 
-def _phrase_list(value: Any, key: str, source: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value:
+def _phrase_list(
+    value: Any, key: str, source: str, *, may_be_empty: bool = False
+) -> tuple[str, ...]:
+    from callsop.text import compile_phrase
+
+    if not isinstance(value, list) or (not value and not may_be_empty):
         raise PolicyError(f"{source}: key {key}: expected a list of at least one phrase")
-    if not all(isinstance(v, str) and v.strip(" …") for v in value):
-        raise PolicyError(f"{source}: key {key}: every phrase must be text with words in it")
+    for phrase in value:
+        if not isinstance(phrase, str):
+            raise PolicyError(f"{source}: key {key}: {phrase!r} is not text")
+        try:
+            compile_phrase(phrase)
+        except ValueError:
+            raise PolicyError(f"{source}: key {key}: {phrase!r} has no words") from None
     return tuple(value)
 
 

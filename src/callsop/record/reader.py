@@ -64,11 +64,11 @@ class Refusal:
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line is not None else self.source
-        what = f"record {self.index}"
+        what = f"record {self.index}: " if self.index else ""  # 0: the file as a whole
         if self.record_id:
-            what += f" ({self.record_id})"
+            what = f"record {self.index} ({self.record_id}): "
         field = f"field {self.field}: " if self.field else ""
-        return f"{where}: {what}: {field}{self.message}"
+        return f"{where}: {what}{field}{self.message}"
 
 
 Item = Loaded | Refusal
@@ -141,7 +141,7 @@ def load_paths(
         if _is_json_lines(source, data):
             yield LineRange(source, data, 0, len(data))
         else:
-            yield from split_bytes(source, data)
+            yield from split_bytes(source, data)  # JSON Lines is ruled out again: a regex search
 
 
 def split_paths(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator[Piece | Refusal]:
@@ -153,32 +153,36 @@ def split_paths(paths: Iterable[str], stdin: BinaryIO | None = None) -> Iterator
             yield item
 
 
+_RECORD_LINE = re.compile(rb"^\{", re.MULTILINE)
+
+
+def _is_vtt(source: str, data: bytes) -> bool:
+    return source.endswith(".vtt") or data.lstrip()[:16].lstrip(b"\xef\xbb\xbf").startswith(
+        b"WEBVTT"
+    )
+
+
 def _is_json_lines(source: str, data: bytes) -> bool:
+    """JSON Lines by name, or by shape: two or more lines that open a
+    record at their first column (a pretty-printed record indents its inner
+    braces), so a broken first record never turns a batch into one record."""
     if source.endswith((".jsonl", ".ndjson")):
         return True
-    head = data.lstrip()[:16]
-    if source.endswith(".vtt") or head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+    if _is_vtt(source, data) or data.lstrip()[:1] == b"[":
         return False
-    if head.startswith(b"["):
-        return False
-    try:
-        _decode_any(data)
-    except msgspec.DecodeError as exc:
-        return "trailing characters" in str(exc)
-    return False
+    lines = _RECORD_LINE.finditer(data)
+    return next(lines, None) is not None and next(lines, None) is not None
 
 
 def split_bytes(source: str, data: bytes) -> Iterator[Piece | Refusal]:
-    head = data.lstrip()[:16]
-    if source.endswith(".vtt") or head.lstrip(b"\xef\xbb\xbf").startswith(b"WEBVTT"):
+    if _is_vtt(source, data):
         yield Piece(source, 1, 1, data, vtt=True)
     elif _is_json_lines(source, data):
         yield from _split_lines(source, data.splitlines())
-    elif head.startswith(b"["):
+    elif data.lstrip()[:1] == b"[":
         yield from _split_array(source, data)
     else:
-        start = len(data) - len(data.lstrip())
-        yield Piece(source, _line_of(data, start), 1, data)
+        yield Piece(source, 1, 1, data)  # decode errors count lines from byte 0
 
 
 def decode_piece(piece: Piece) -> Item:

@@ -18,6 +18,7 @@ _TIMING = re.compile(
 _VOICE = re.compile(r"<v(?:\.[\w.-]+)?\s+([^>]+)>")
 _TAG = re.compile(r"</?[^>]+>")
 _SPEAKERS = {"staff", "customer", "other"}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class VttError(RecordError):
@@ -50,7 +51,9 @@ def _seconds(stamp: str) -> float:
 
 
 def parse_vtt(text: str) -> VttDocument:
-    lines = text.lstrip("\ufeff").splitlines()
+    # Only CR and LF end a line in WebVTT (str.splitlines would also split
+    # on U+2028 and the like inside a cue, and miscount every line after).
+    lines = _LINE_BREAK.split(text.lstrip("\ufeff"))
     if not lines or not lines[0].startswith("WEBVTT"):
         raise VttError(1, 'not WebVTT: the first line must start with "WEBVTT"')
     doc = VttDocument()

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callsop.engine.call import Call
-from callsop.engine.findings import Outcome, failed, not_applicable, passed, wrong_direction
+from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.transcript import Transcript
 
 Check = Callable[[Call], Outcome]
@@ -28,15 +28,13 @@ class Rule:
     checks_zh: str = ""  # `checks` in Traditional Chinese
     options: tuple[str, ...] = ()  # policy keys the rule reads
     check: Check | None = None  # None: guidance only, never scored
-    direction: str | None = None  # only calls of this direction: others are na unasked
+    # Only calls of this direction: score() gives the others na ("inbound
+    # call") without running `check`, which may take the direction as given.
+    direction: str | None = None
 
     @property
     def guide(self) -> bool:
         return self.check is None
-
-    @property
-    def family(self) -> str:
-        return self.id.split(".", 1)[0]
 
 
 NO_SPEECH = not_applicable("no transcript: the call has no utterances")
@@ -53,12 +51,6 @@ def answered_or_na(call: Call) -> Outcome | None:
 
 def speech(call: Call) -> Transcript | Outcome:
     return call.transcript if call.transcript is not None else NO_SPEECH
-
-
-def direction_or_na(call: Call, direction: str) -> Outcome | None:
-    if call.record.direction == direction:
-        return None
-    return wrong_direction(call.record.direction)
 
 
 def seconds(value: float) -> str:

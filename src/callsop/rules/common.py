@@ -123,7 +123,7 @@ def names(call: Call, t: Transcript) -> Names:
         turn = hit.utterance
         if t.speakers[turn] == "staff":
             start = hit.start - len(surname)
-            words = locate(t.utterances[turn].text, start, hit.end - start)
+            words = locate(t.texts[turn], start, hit.end - start)
             said_by_staff.setdefault(turn, []).append((to_simplified(surname), words))
         else:
             mentioned.setdefault(turn, set()).add(to_simplified(surname))

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
-from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, direction_or_na, speech
+from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
 from callsop.rules.common import club_mention, names
 from callsop.text import normalise
-
-
-def _inbound_answered(call: Call) -> Outcome | None:
-    return direction_or_na(call, "inbound") or answered_or_na(call)
 
 
 def _rings_to_answer(call: Call) -> int | None:
@@ -22,7 +18,7 @@ def _rings_to_answer(call: Call) -> int | None:
 
 
 def check_answer_promptly(call: Call) -> Outcome:
-    if gate := _inbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     rings = _rings_to_answer(call)
     tl = call.timeline
@@ -36,7 +32,7 @@ def check_answer_promptly(call: Call) -> Outcome:
 
 
 def check_apologize_late_answer(call: Call) -> Outcome:
-    if gate := _inbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     rings = _rings_to_answer(call)
     limit = call.policy.timing.answer_within_rings
@@ -57,7 +53,7 @@ def check_apologize_late_answer(call: Call) -> Outcome:
 
 
 def check_greeting_with_club_name(call: Call) -> Outcome:
-    if gate := _inbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     t = speech(call)
     if isinstance(t, Outcome):
@@ -77,7 +73,7 @@ def check_greeting_with_club_name(call: Call) -> Outcome:
 
 
 def check_ask_caller_identity(call: Call) -> Outcome:
-    if gate := _inbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     t = speech(call)
     asked_by_tag = "asks-for-person" in call.tags
@@ -88,8 +84,10 @@ def check_ask_caller_identity(call: Call) -> Outcome:
         return not_applicable("the caller asked for nobody")
     staff: list[int] | str = "staff"
     customer: list[int] | str = "customer"
-    if call.timeline.transfers:  # what counts is asked before the handover
-        cutoff = call.timeline.transfers[0].t
+    answered_at = call.timeline.answered.t if call.timeline.answered else 0.0
+    handovers = [e.t for e in call.timeline.transfers if e.t >= answered_at]  # not PBX routing
+    if handovers:  # what counts is asked before the handover
+        cutoff = handovers[0]
         staff = [i for i in t.staff if t.utterances[i].start < cutoff]
         customer = [i for i in t.customer if t.utterances[i].start < cutoff]
     name = t.first("ask_name", staff)
@@ -106,15 +104,13 @@ def check_ask_caller_identity(call: Call) -> Outcome:
     if purpose is None and volunteered_purpose is None:
         missing.append("purpose (有什麼事)")
     if missing:
-        before = " before the transfer" if call.timeline.transfers else ""
+        before = " before the transfer" if handovers else ""
         return failed("did not ask the caller's " + " or ".join(missing) + before)
     evidence = [t.evidence(h) for h in (name, purpose) if h is not None]
     return passed("asked who is calling and why", *evidence)
 
 
 def check_message_for_absent(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "inbound"):
-        return gate
     if "person-absent" not in call.tags:
         return not_applicable("the person asked for was not away")
     memos = call.record.memos
@@ -173,16 +169,15 @@ def _follow_up_owed(call: Call) -> str | None:
 
 
 def check_ask_contact_details(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "inbound"):
-        return gate
     owed = _follow_up_owed(call)
     if owed is None:
         return not_applicable("no follow-up owed")
     record = call.record
+    # The caller ID (customer.phone) alone does not count: it shows the line
+    # that rang, not a number the caller gave for the follow-up.
     for where, phone in (
         *((f"memos[{i}]", m.phone) for i, m in enumerate(record.memos)),
         *((f"tasks[{i}]", task.phone) for i, task in enumerate(record.tasks)),
-        ("customer", record.customer.phone if record.customer else None),
     ):
         if phone:
             return passed(f"a contact number is on the record ({where})", {"field": where})
@@ -196,8 +191,6 @@ def check_ask_contact_details(call: Call) -> Outcome:
 
 
 def check_visitor_callback(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "inbound"):
-        return gate
     t = call.transcript
     arrived = t.first("visitor_arrived", "staff") if t is not None else None
     if "visitor-interrupt" not in call.tags and arrived is None:

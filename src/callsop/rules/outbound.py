@@ -9,7 +9,6 @@ from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.rules.base import (
     Rule,
     answered_or_na,
-    direction_or_na,
     seconds,
     speech,
     staff_turn_says,
@@ -17,13 +16,7 @@ from callsop.rules.base import (
 from callsop.rules.common import club_mention
 
 
-def _outbound_answered(call: Call) -> Outcome | None:
-    return direction_or_na(call, "outbound") or answered_or_na(call)
-
-
 def check_plan_complete(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "outbound"):
-        return gate
     plan = call.record.plan
     if plan is None:
         return failed("no call plan on the record", {"field": "plan"})
@@ -45,7 +38,7 @@ def check_plan_complete(call: Call) -> Outcome:
 
 
 def check_greeting(call: Call) -> Outcome:
-    if gate := _outbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     return staff_turn_says(
         call, 0, "greeting", "staff's first turn has no greeting (您好)", "greeted with {phrase}"
@@ -53,7 +46,7 @@ def check_greeting(call: Call) -> Outcome:
 
 
 def check_self_introduction(call: Call) -> Outcome:
-    if gate := _outbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     t = speech(call)
     if isinstance(t, Outcome):
@@ -76,12 +69,14 @@ def check_self_introduction(call: Call) -> Outcome:
 
 
 def check_verify_party(call: Call) -> Outcome:
-    if gate := _outbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     t = speech(call)
     if isinstance(t, Outcome):
         return t
     turns = t.staff[: call.policy.speech.verify_party_turns]
+    if not turns:
+        return failed("staff never spoke")
     hit = t.first("verify_party", turns)
     if hit is None:
         return failed(f"did not check who answered in the first {len(turns)} staff turns")
@@ -89,7 +84,7 @@ def check_verify_party(call: Call) -> Outcome:
 
 
 def check_thank_for_fetching(call: Call) -> Outcome:
-    if gate := _outbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     t = speech(call)
     if isinstance(t, Outcome):
@@ -100,9 +95,15 @@ def check_thank_for_fetching(call: Call) -> Outcome:
         return not_applicable("nobody else answered")
     # The thanks belong between the fetcher's words and the person's first
     # words (or in the staff's reply to them), not at the end of the call.
-    fetcher = t.other[0] if t.other else None
+    # Without an `other` turn the recogniser heard the fetcher as the
+    # customer: their first turn is the fetcher's, the next the person's.
+    if t.other:
+        fetcher: int | None = t.other[0]
+        person = t.later(t.other[0], t.customer)
+    else:
+        fetcher = t.customer[0] if t.customer else None
+        person = t.customer[1:]
     turns = t.later(fetcher, t.staff) if fetcher is not None else list(t.staff)
-    person = t.later(fetcher, t.customer) if fetcher is not None else []
     if person:
         until = t.position[person[0]]
         turns = [i for i in turns if t.position[i] < until] + t.later(person[0], t.staff)[:1]
@@ -113,7 +114,7 @@ def check_thank_for_fetching(call: Call) -> Outcome:
 
 
 def check_apologize_unscheduled(call: Call) -> Outcome:
-    if gate := _outbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     if call.record.prearranged is None:
         return not_applicable("not recorded whether the call was prearranged")
@@ -123,6 +124,8 @@ def check_apologize_unscheduled(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return t
     turns = t.staff[: call.policy.speech.apologize_unscheduled_turns]
+    if not turns:
+        return failed("staff never spoke")
     hit = t.first("apologize_interrupt", turns)
     if hit is None:
         return failed(f"unscheduled call without an apology in the first {len(turns)} staff turns")
@@ -130,7 +133,7 @@ def check_apologize_unscheduled(call: Call) -> Outcome:
 
 
 def check_next_contact(call: Call) -> Outcome:
-    if gate := _outbound_answered(call):
+    if gate := answered_or_na(call):
         return gate
     for i, task in enumerate(call.record.tasks):
         if task.kind in ("follow-up", "callback"):
@@ -146,8 +149,6 @@ def check_next_contact(call: Call) -> Outcome:
 
 
 def check_no_answer_give_up(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "outbound"):
-        return gate
     if call.answered is not False:
         return not_applicable("call answered" if call.answered else "no events")
     tl = call.timeline
@@ -174,8 +175,6 @@ def _when(epoch: float, call: Call) -> str:
 
 
 def check_retry_after_no_answer(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "outbound"):
-        return gate
     if call.answered is not False:
         return not_applicable("call answered" if call.answered else "no events")
     if "final" in call.tags:

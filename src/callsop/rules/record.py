@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
-from callsop.rules.base import Rule, answered_or_na, direction_or_na
+from callsop.rules.base import Rule, answered_or_na
 
 _FIELDS = ("when", "who", "where", "what", "why", "how")
 _MAY_BE_IRRELEVANT = {"where"}
@@ -29,12 +29,10 @@ def check_five_w_one_h(call: Call) -> Outcome:
 
 
 def check_business_only(call: Call) -> Outcome:
-    if gate := direction_or_na(call, "outbound"):
-        return gate
     if call.record.line not in call.policy.club.consult_lines:
-        return not_applicable(
-            f"line {call.record.line or 'not recorded'} is not a consultation line"
-        )
+        if call.record.line is None:
+            return not_applicable("no line recorded")
+        return not_applicable(f"line {call.record.line} is not a consultation line")
     purpose = call.record.purpose
     if purpose is None:
         return not_applicable("the call's purpose is not recorded")

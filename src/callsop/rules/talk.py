@@ -9,6 +9,7 @@ from itertools import accumulate
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, passed
+from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
 from callsop.rules.common import names, talk_overs
@@ -177,12 +178,12 @@ def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
     turns = t.customer
     if not turns:
         return []
-    norms, texts = t.norms, t.utterances
+    norms, texts = t.norms, t.texts
     offsets = list(accumulate([len(norms[i]) + 1 for i in turns[:-1]], initial=0))
-    raw_offsets = list(accumulate([len(texts[i].text) + 1 for i in turns[:-1]], initial=0))
+    raw_offsets = list(accumulate([len(texts[i]) + 1 for i in turns[:-1]], initial=0))
     found: list[tuple[int, str, str]] = []
-    for position, digits in digit_spans(SEP.join([texts[i].text for i in turns])):
-        found.append((turns[bisect.bisect_right(raw_offsets, position) - 1], digits, digits))
+    for position, digits in digit_spans(SEP.join([texts[i] for i in turns])):
+        found.append((turns[bisect.bisect_right(raw_offsets, position) - 1], _key(digits), digits))
     joined = SEP.join([norms[i] for i in turns])
     for match in _MARKERS.finditer(joined):
         at = match.start()
@@ -195,8 +196,9 @@ def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
 
 
 def _key(digits: str) -> str:
-    """Numbers compare without a country code or trunk 0 (+886 912… = 0912…)."""
-    return digits[3:].lstrip("0") if digits.startswith("886") else digits.lstrip("0")
+    """Numbers compare without a country code or trunk 0 (+886 912… = 0912…);
+    a number of zeros alone stays as it is."""
+    return normalise_phone(digits) or digits
 
 
 _CN_NUMERAL = "零一二三四五六七八九"
@@ -248,10 +250,20 @@ def _echo(t: Transcript, turn: int, key: str) -> int | None:
     """The first staff turn after `turn` that says the detail `key` again."""
     if key.isdigit():
         for staff_turn in t.later(turn, t.staff):
-            if key in spoken_digits(t.utterances[staff_turn].text):
+            if key in spoken_digits(t.texts[staff_turn]):
                 return staff_turn
         return None
     sayings, closed = _sayings(key)
+    if not t.in_order:  # text order is not time order: look turn by turn
+        for staff_turn in t.later(turn, t.staff):
+            text = t.norms[staff_turn]
+            for words in sayings:
+                at = text.find(words)
+                while at >= 0 and not _said_at(text, at, words, closed):
+                    at = text.find(words, at + 1)
+                if at >= 0:
+                    return staff_turn
+        return None
     joined, place, first = t.joined, t.position[turn], None
     for words in sayings:
         at = joined.find(words, t.starts[turn])
@@ -279,7 +291,7 @@ def check_repeat_back(call: Call) -> Outcome:
     confirms = [h.utterance for h in t.find("repeat_confirm", "staff")]
     answers: list[int] = []
     for turn, key, words in details:
-        answer = _echo(t, turn, _key(key) if key.isdigit() else key)
+        answer = _echo(t, turn, key)
         if answer is None:
             place = t.position[turn]
             answer = next((c for c in confirms if t.position[c] > place), None)
