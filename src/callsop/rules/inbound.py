@@ -321,9 +321,10 @@ RULES = (
         title="留下聯繫電話",
         sources=("speech", "record"),
         applies="incoming calls that owe a follow-up (a memo, a callback task, a complaint)",
-        checks="a contact number is asked for in speech or present on the record",
+        checks="a contact number is asked for in speech, or one is kept on the follow-up "
+        "(the memo's or the task's phone; the caller ID alone does not count)",
         applies_zh="需要後續處理的來電（備忘錄、回電任務、客訴）",
-        checks_zh="對話中有詢問聯絡電話，或紀錄上已有聯絡電話",
+        checks_zh="對話中有詢問聯絡電話，或備忘錄、回電任務上記有電話（僅有來電顯示號碼不算）",
         why="做好電話資訊回饋。如：是這樣，您如果方便請留一下位址和聯繫電話好嗎？",
         options=("phrases.ask_contact",),
         check=check_ask_contact_details,
