@@ -172,6 +172,7 @@ class PhraseBook:
         gap_max_chars: int,
         direct: Iterable[str] = (),
         shared: Iterable[str] = (),
+        groups: Iterable[Iterable[str]] = (),
     ) -> None:
         self.gap = gap_max_chars
         self.lists: dict[str, tuple[Phrase, ...]] = {
@@ -181,19 +182,26 @@ class PhraseBook:
         self.direct = frozenset(direct) & set(self.lists)
         self.shared = frozenset(shared) & set(self.lists) - self.direct
         self._shared = _automaton({n: self.lists[n] for n in self.shared})
-        self._own = {
-            name: _automaton({name: phrases})
-            for name, phrases in self.lists.items()
-            if name not in self.direct and name not in self.shared
-        }
+        # The rest: one automaton per group of lists a rule asks for together
+        # (who is calling: name, purpose), else one per list.
+        rest = [n for n in self.lists if n not in self.direct and n not in self.shared]
+        grouped = [[n for n in group if n in rest] for group in groups]
+        grouped += [[n] for n in rest if not any(n in g for g in grouped)]
+        self.group_of: dict[str, tuple[str, ...]] = {}
+        self._own: dict[tuple[str, ...], Matcher | None] = {}
+        for group in grouped:
+            if group:
+                key = tuple(group)
+                self._own[key] = _automaton({n: self.lists[n] for n in key})
+                self.group_of.update(dict.fromkeys(key, key))
 
     def scan(
         self, norms: Sequence[str], joined: str, starts: Sequence[int], list_name: str | None = None
     ) -> dict[str, list[Hit]]:
         """Hits in the utterances `norms` (joined by SEP into `joined`,
         utterance i starting at `starts[i]`), in text order: of every shared
-        list, or of the one list `list_name`."""
-        matcher = self._shared if list_name is None else self._own[list_name]
+        list, or of the group of lists that `list_name` belongs to."""
+        matcher = self._shared if list_name is None else self._own[self.group_of[list_name]]
         found: defaultdict[str, list[Hit]] = defaultdict(list)
         if matcher is None:
             return found

@@ -52,6 +52,10 @@ SHARED_LISTS = (
 )
 
 
+# Lists a rule asks for together, scanned in one pass when it does.
+LAZY_GROUPS = (("ask_name", "ask_purpose", "purpose_given"),)
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A policy made ready for matching: built once per `score` call."""
@@ -85,7 +89,7 @@ class Compiled:
             lists[f"polite:{expression}"] = variants
         lists["club_names"] = (*policy.club.names, *policy.club.name_suffixes)
         shared = [n for n in lists if n in SHARED_LISTS or n.startswith("polite:")]
-        book = PhraseBook(lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared)
+        book = PhraseBook(lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared, LAZY_GROUPS)
         surnames = frozenset(f for s in policy.phrases["surnames"] for f in script_forms(s))
         repeat = policy.speech.filler_repeats - 1
         return cls(

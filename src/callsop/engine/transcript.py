@@ -46,18 +46,18 @@ class Transcript:
         self.customer = [i for i in order if speakers[i] == "customer"]
         self.other = [i for i in order if speakers[i] == "other"]
         self.memo: dict[str, Any] = {}  # what several rules derive once per call
+        self._lazy: dict[str, list[Hit]] = {}  # hits of lists scanned on demand
 
     @cached_property
     def _hits(self) -> dict[str, list[Hit]]:
         return self.book.scan(self.norms, self.joined, self.starts)
 
     def _own_hits(self, list_name: str) -> list[Hit]:
-        key = f"list:{list_name}"
-        if key not in self.memo:
+        if list_name not in self._lazy:
             found = self.book.scan(self.norms, self.joined, self.starts, list_name)
-            self.memo[key] = found.get(list_name, [])
-        hits: list[Hit] = self.memo[key]
-        return hits
+            for name in self.book.group_of[list_name]:
+                self._lazy[name] = found.get(name, [])
+        return self._lazy[list_name]
 
     @cached_property
     def position(self) -> dict[int, int]:
