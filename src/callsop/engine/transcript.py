@@ -42,9 +42,10 @@ class Transcript:
         if not self.in_order:
             order.sort(key=starts_at.__getitem__)
         self.order = order
-        self.staff = [i for i in order if speakers[i] == "staff"]
-        self.customer = [i for i in order if speakers[i] == "customer"]
-        self.other = [i for i in order if speakers[i] == "other"]
+        in_time = speakers if self.in_order else [speakers[i] for i in order]
+        self.staff = [order[k] for k, s in enumerate(in_time) if s == "staff"]
+        self.customer = [order[k] for k, s in enumerate(in_time) if s == "customer"]
+        self.other = [order[k] for k, s in enumerate(in_time) if s == "other"]
         self.memo: dict[str, Any] = {}  # what several rules derive once per call
         self._lazy: dict[str, list[Hit]] = {}  # hits of lists scanned on demand
 
@@ -60,9 +61,14 @@ class Transcript:
         return self._lazy[list_name]
 
     @cached_property
-    def position(self) -> dict[int, int]:
-        """Utterance index -> its place in time order."""
-        return {index: place for place, index in enumerate(self.order)}
+    def position(self) -> Sequence[int]:
+        """Utterance index -> its place in time order (itself, in order)."""
+        if self.in_order:
+            return range(len(self.order))
+        places = [0] * len(self.order)
+        for place, index in enumerate(self.order):
+            places[index] = place
+        return places
 
     def find(self, list_name: str, among: Iterable[int] | str | None = None) -> list[Hit]:
         """Hits of a phrase list in text order. `among` limits them to some

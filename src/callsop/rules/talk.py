@@ -8,12 +8,12 @@ from functools import lru_cache
 from itertools import accumulate
 
 from callsop.engine.call import Call
-from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, passed
+from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
 from callsop.rules.common import names, talk_overs
-from callsop.text import SEP, digit_spans, script_forms, spoken_digits, to_simplified
+from callsop.text import SEP, Hit, digit_spans, script_forms, spoken_digits, to_simplified
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
@@ -160,17 +160,18 @@ def check_polite_expressions(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
         return t
-    used: list[tuple[str, Evidence]] = []
+    used: list[tuple[str, Hit]] = []
     for expression, list_name in call.compiled.polite:
         hit = t.first(list_name, "staff")
         if hit is not None:
-            used.append((expression, t.evidence(hit)))
+            used.append((expression, hit))
     need = call.policy.speech.min_polite_expressions
     listed = "、".join(e for e, _ in used) or "none"
     message = f"used {len(used)} of §7's polite expressions: {listed}"
     if len(used) < need:
-        return failed(f"{message} (< {need})", *(e for _, e in used))
-    return passed(f"{message} (≥ {need})", *(e for _, e in used))
+        return failed(f"{message} (< {need})", *(t.evidence(h) for _, h in used))
+    # The first `need` of them are what decide the pass.
+    return passed(f"{message} (≥ {need})", *(t.evidence(h) for _, h in used[:need]))
 
 
 def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
