@@ -1,0 +1,125 @@
+"""SIP messages as the dialog tracker needs them: start line, the headers
+that identify a dialog, and the SDP direction that says hold or resume."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# RFC 3261 compact header forms.
+_COMPACT = {
+    "i": "call-id", "f": "from", "t": "to", "v": "via", "m": "contact",
+    "l": "content-length", "c": "content-type", "r": "refer-to", "b": "referred-by",
+}  # fmt: skip
+_STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{3})\s*(.*)$")
+_REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+SIP/2\.0$")
+_TAG = re.compile(r";\s*tag=([^;>\s]+)", re.IGNORECASE)
+_USER = re.compile(r"(?:sips?|tel):([^@;>\s]+)", re.IGNORECASE)
+_CAUSE = re.compile(r"Q\.850\s*;.*?cause\s*=\s*(\d+)", re.IGNORECASE)
+_DIRECTION = re.compile(rb"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
+_NULL_ADDRESS = re.compile(rb"^c=IN IP4 0\.0\.0\.0\s*$", re.MULTILINE)
+
+
+class SipError(ValueError):
+    """A payload that is not a SIP message the tracker can use."""
+
+
+@dataclass(frozen=True, slots=True)
+class SipMessage:
+    method: str | None  # a request's method; None for a response
+    status: int | None  # a response's status code
+    headers: dict[str, str] = field(repr=False)  # lower-case names, first value of each
+    body: bytes = field(repr=False, default=b"")
+
+    @property
+    def call_id(self) -> str:
+        return self.headers["call-id"]
+
+    @property
+    def cseq(self) -> tuple[int, str]:
+        number, _, method = self.headers["cseq"].partition(" ")
+        return int(number), method.strip().upper()
+
+    @property
+    def from_tag(self) -> str | None:
+        return _tag(self.headers.get("from", ""))
+
+    @property
+    def to_tag(self) -> str | None:
+        return _tag(self.headers.get("to", ""))
+
+    @property
+    def from_user(self) -> str | None:
+        return _user(self.headers.get("from", ""))
+
+    @property
+    def to_user(self) -> str | None:
+        return _user(self.headers.get("to", ""))
+
+    @property
+    def refer_to_user(self) -> str | None:
+        return _user(self.headers.get("refer-to", ""))
+
+    @property
+    def q850_cause(self) -> int | None:
+        match = _CAUSE.search(self.headers.get("reason", ""))
+        return int(match.group(1)) if match else None
+
+    @property
+    def sdp_direction(self) -> str | None:
+        """sendrecv, sendonly, recvonly or inactive; an old-style hold
+        (c=IN IP4 0.0.0.0) reads as inactive. None without SDP."""
+        if not self.body:
+            return None
+        if _NULL_ADDRESS.search(self.body):
+            return "inactive"
+        found = _DIRECTION.findall(self.body)
+        return found[-1].decode() if found else "sendrecv"
+
+
+def _tag(value: str) -> str | None:
+    match = _TAG.search(value)
+    return match.group(1) if match else None
+
+
+def _user(value: str) -> str | None:
+    match = _USER.search(value)
+    return match.group(1) if match else None
+
+
+def parse(payload: bytes) -> SipMessage:
+    """One SIP message, or SipError saying why it is not one."""
+    head, separator, body = payload.partition(b"\r\n\r\n")
+    if not separator:
+        head, separator, body = payload.partition(b"\n\n")
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SipError("the message head is not UTF-8") from exc
+    lines = text.replace("\r\n", "\n").split("\n")
+    method: str | None = None
+    status: int | None = None
+    if match := _STATUS_LINE.match(lines[0]):
+        status = int(match.group(1))
+    elif match := _REQUEST_LINE.match(lines[0]):
+        method = match.group(1)
+    else:
+        raise SipError(f"not a SIP start line: {lines[0][:60]!r}")
+    headers: dict[str, str] = {}
+    name = ""
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and name:  # a folded continuation line
+            headers[name] += " " + line.strip()
+            continue
+        key, colon, value = line.partition(":")
+        if not colon:
+            continue
+        name = key.strip().lower()
+        name = _COMPACT.get(name, name)
+        headers.setdefault(name, value.strip())
+    for needed in ("call-id", "cseq"):
+        if needed not in headers:
+            raise SipError(f"no {needed} header")
+    if not re.fullmatch(r"\d+\s+[A-Za-z]+", headers["cseq"]):
+        raise SipError(f"bad CSeq: {headers['cseq']!r}")
+    return SipMessage(method, status, headers, body if separator else b"")

@@ -1,0 +1,177 @@
+"""HEPv3 and SIP as captured from a PBX, turned into call events."""
+
+from __future__ import annotations
+
+import pytest
+
+from callsop.telephony import hep, sip
+from callsop.telephony.dialogs import CallEvent, DialogTracker
+from tests.telephony import flows
+
+PROXY = ("192.0.2.10", 5060)
+PHONE = ("192.0.2.4", 5060)
+DESK = ("192.0.2.20", 5062)
+EPOCH = 1_795_000_000.0
+
+
+def _capture(flow: list[tuple[float, bytes]], copies: int = 1) -> list[bytes]:
+    """HEP packets as siptrace sends them: a proxy in front of the desk
+    mirrors each message as it arrives and again as it leaves."""
+    packets = []
+    for t, message in flow:
+        for hop in [(PHONE, PROXY), (PROXY, DESK)][:copies]:
+            packets.append(
+                hep.encode(message, source=hop[0], destination=hop[1], captured_at=EPOCH + t)
+            )
+    return packets
+
+
+def _events(packets: list[bytes]) -> list[CallEvent]:
+    tracker = DialogTracker()
+    events: list[CallEvent] = []
+    for datagram in packets:
+        packet = hep.decode(datagram)
+        events += tracker.feed(sip.parse(packet.payload), packet.captured_at)
+    return events
+
+
+def _summary(events: list[CallEvent]) -> list[tuple[str, float, str | None]]:
+    return [(e.kind, round(e.at - EPOCH, 2), e.by) for e in events]
+
+
+def test_hep_round_trip_keeps_addresses_time_and_payload() -> None:
+    datagram = hep.encode(
+        b"OPTIONS", source=PHONE, destination=("2001:db8::1", 5080), captured_at=EPOCH + 1.25
+    )
+    packet = hep.decode(datagram)
+    assert packet.source == "192.0.2.4:5060"
+    assert packet.destination == "[2001:db8::1]:5080"
+    assert packet.captured_at == pytest.approx(EPOCH + 1.25)
+    assert (packet.protocol_type, packet.payload) == (hep.PROTOCOL_SIP, b"OPTIONS")
+
+
+@pytest.mark.parametrize(
+    ("datagram", "says"),
+    [
+        (b"", "too short"),
+        (b"\x00\xff garbage that is not HEP at all", "not HEPv3"),
+        (b"HEP2" + bytes(20), "not HEPv3"),
+    ],
+)
+def test_garbage_is_refused_with_a_reason(datagram: bytes, says: str) -> None:
+    with pytest.raises(hep.HepError, match=says):
+        hep.decode(datagram)
+
+
+def test_truncated_hep_is_refused_at_every_cut() -> None:
+    whole = hep.encode(
+        flows.request("INVITE", 1), source=PHONE, destination=PROXY, captured_at=EPOCH
+    )
+    for cut in range(len(whole) - 1):
+        with pytest.raises(hep.HepError):
+            hep.decode(whole[:cut])
+
+
+def test_sip_headers_compact_forms_and_tags() -> None:
+    text = (
+        "BYE sip:201@club.example SIP/2.0\r\ni: abc@host\r\nf: <sip:0912345678@x>;tag=t1\r\n"
+        't: <sip:201@x>;tag=t2\r\nCSeq: 3 BYE\r\nReason: Q.850;cause=41;text="Temporary failure"\r\n\r\n'
+    )
+    message = sip.parse(text.encode())
+    assert (message.method, message.call_id, message.cseq) == ("BYE", "abc@host", (3, "BYE"))
+    assert (message.from_user, message.from_tag, message.to_tag) == ("0912345678", "t1", "t2")
+    assert message.q850_cause == 41
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"hello",
+        b"SIP/2.0 OK\r\n\r\n",
+        b"INVITE sip:x SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n",
+        b"\xff\xfe",
+    ],
+)
+def test_what_is_not_sip_is_refused(payload: bytes) -> None:
+    with pytest.raises(sip.SipError):
+        sip.parse(payload)
+
+
+def test_an_answered_call_with_a_hold_gives_its_events_in_order() -> None:
+    events = _events(_capture(flows.answered_call()))
+    assert _summary(events) == [
+        ("offered", 0.0, None),
+        ("ringing", 0.1, None),
+        ("answered", 7.5, None),
+        ("hold", 20.0, "callee"),
+        ("resume", 54.0, "callee"),
+        ("hangup", 80.0, "caller"),
+    ]
+    assert {(e.caller, e.callee) for e in events} == {("0912345678", "201")}
+    assert events[-1].cause is None
+
+
+def test_proxy_copies_and_retransmissions_count_once() -> None:
+    flow = flows.answered_call()
+    retransmitted = [*flow[:3], flow[2], flow[3], flow[3], *flow[4:]]
+    once = _summary(_events(_capture(flow)))
+    assert _summary(_events(_capture(retransmitted, copies=2))) == once
+
+
+def test_the_desk_hanging_up_first_is_told() -> None:
+    flow = [
+        *flows.answered_call()[:5],
+        (30.0, flows.request("BYE", 1, **flows.IN_DIALOG_FROM_DESK)),
+    ]
+    assert _summary(_events(_capture(flow)))[-1] == ("hangup", 30.0, "callee")
+
+
+def test_a_bye_with_an_abnormal_cause_is_a_dropped_line() -> None:
+    reason = 'Reason: Q.850;cause=41;text="Temporary failure"\r\n'
+    bye = flows.request("BYE", 2, extra=reason, **flows.IN_DIALOG_FROM_CUSTOMER)
+    flow = [*flows.answered_call()[:5], (40.0, bye)]
+    last = _events(_capture(flow))[-1]
+    assert (last.kind, last.cause) == ("hangup", "network")
+
+
+def test_a_caller_giving_up_before_the_answer_is_cancelled_not_failed() -> None:
+    flow = [
+        *flows.answered_call()[:3],
+        (31.0, flows.request("CANCEL", 1)),
+        (31.1, flows.response(487, "Request Terminated", 1)),
+    ]
+    assert _summary(_events(_capture(flow)))[-1] == ("cancelled", 31.0, "caller")
+
+
+def test_a_busy_desk_fails_the_call_with_its_status() -> None:
+    flow = [*flows.answered_call()[:2], (1.0, flows.response(486, "Busy Here", 1))]
+    last = _events(_capture(flow))[-1]
+    assert (last.kind, last.cause) == ("failed", "486")
+
+
+def test_a_refer_is_a_transfer_to_its_target() -> None:
+    refer = flows.request(
+        "REFER", 2, extra="Refer-To: <sip:205@club.example>\r\n", **flows.IN_DIALOG_FROM_DESK
+    )
+    flow = [*flows.answered_call()[:5], (30.0, refer)]
+    last = _events(_capture(flow))[-1]
+    assert (last.kind, last.by, last.target) == ("transfer", "callee", "205")
+
+
+def test_keep_alives_and_unknown_methods_leave_no_trace() -> None:
+    tracker = DialogTracker()
+    for n in range(500):
+        options = flows.request("OPTIONS", n, call_id=f"ka{n}")
+        assert tracker.feed(sip.parse(options), EPOCH + n) == []
+    odd = flows.request("FROBNICATE", 9, **flows.IN_DIALOG_FROM_CUSTOMER)
+    assert tracker.feed(sip.parse(odd), EPOCH) == []
+    assert len(tracker) == 0
+
+
+def test_ended_dialogs_are_forgotten_after_a_while() -> None:
+    tracker = DialogTracker()
+    for t, message in flows.answered_call():
+        tracker.feed(sip.parse(message), EPOCH + t)
+    assert tracker.forget_before(EPOCH + 90) == 0  # ended at 80 s: late copies may still come
+    assert tracker.forget_before(EPOCH + 200) == 1
+    assert len(tracker) == 0
