@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from callsop import __version__
 from callsop.policy import PolicyError, default_policy_text, load_policy
@@ -61,6 +64,20 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--policy", metavar="FILE", help="show options and weights from this policy")
 
     commands.add_parser("policy", help="print the default policy, the start of a club's own file")
+
+    telephony = commands.add_parser(
+        "telephony",
+        help="collect call events from the PBX's HEPv3 mirror of its SIP traffic",
+        description="Listen for HEPv3 datagrams (Kamailio siptrace, Asterisk res_hep, "
+        "FreeSWITCH, heplify) and print each call event as a JSON line the moment it "
+        "happens. Stops on Ctrl-C or SIGTERM and prints what it heard on standard error.",
+    )
+    telephony.add_argument(
+        "--listen",
+        default="127.0.0.1:9060",
+        metavar="HOST:PORT",
+        help="where to listen (default 127.0.0.1:9060; port 0 picks one)",
+    )
     return parser
 
 
@@ -75,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _score(args)
         if args.command == "rules":
             return _rules(args)
+        if args.command == "telephony":
+            return _telephony(args)
         sys.stdout.write(default_policy_text())
         return EXIT_OK
     except PolicyError as exc:
@@ -166,4 +185,45 @@ def _rules(args: argparse.Namespace) -> int:
         _error(f"no rule {args.rule!r}{hint}")
         return EXIT_USAGE
     print_rule(console, rule, policy)
+    return EXIT_OK
+
+
+def _telephony(args: argparse.Namespace) -> int:
+    import asyncio
+    import dataclasses
+    import signal
+    import time
+
+    from callsop.telephony.collector import Collector, serve
+    from callsop.telephony.dialogs import CallEvent
+
+    host, _, port = args.listen.rpartition(":")
+    if not host or not port.isdigit():
+        _error(f"--listen: expected HOST:PORT, got {args.listen!r}")
+        return EXIT_USAGE
+    encode = msgspec.json.Encoder().encode
+
+    def emit(event: CallEvent) -> None:
+        line = dataclasses.asdict(event) | {"emitted_at": time.time()}
+        sys.stdout.write(encode(line).decode() + "\n")
+        sys.stdout.flush()
+
+    collector = Collector(emit)
+
+    async def listen() -> None:
+        ready = lambda h, p: _error(f"listening for HEP on {h}:{p}")  # noqa: E731
+        task = asyncio.ensure_future(serve(collector, host.strip("[]"), int(port), ready=ready))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(listen())
+    except OSError as exc:
+        _error(f"cannot listen on {args.listen}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    heard = ", ".join(f"{k} {v}" for k, v in collector.counts.items()) or "nothing"
+    _error(f"stopped; heard {heard}")
     return EXIT_OK

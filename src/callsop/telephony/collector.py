@@ -1,0 +1,67 @@
+"""The HEP collector: a UDP service that hears the PBX's mirrored SIP
+traffic and reports each call event the moment its message arrives.
+
+It never stops for bad input: garbage datagrams, truncated HEP, payloads
+that are not SIP and unknown methods are counted and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable
+
+from callsop.telephony import hep, sip
+from callsop.telephony.dialogs import CallEvent, DialogTracker
+
+FORGET_EVERY = 1000  # datagrams between sweeps of ended dialogs
+
+EventSink = Callable[[CallEvent], None]
+
+
+class Collector(asyncio.DatagramProtocol):
+    def __init__(self, on_event: EventSink) -> None:
+        self.on_event = on_event
+        self.tracker = DialogTracker()
+        self.counts: Counter[str] = Counter()
+
+    def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
+        self.feed(data)
+
+    def feed(self, data: bytes) -> None:
+        """One datagram: its events go to `on_event`; anything wrong is counted."""
+        self.counts["datagrams"] += 1
+        try:
+            packet = hep.decode(data)
+        except hep.HepError:
+            self.counts["not HEP"] += 1
+            return
+        if packet.protocol_type != hep.PROTOCOL_SIP:
+            self.counts["not SIP"] += 1
+            return
+        try:
+            message = sip.parse(packet.payload)
+        except (sip.SipError, ValueError):
+            self.counts["bad SIP"] += 1
+            return
+        for event in self.tracker.feed(message, packet.captured_at):
+            self.counts["events"] += 1
+            self.on_event(event)
+        if self.counts["datagrams"] % FORGET_EVERY == 0:
+            self.tracker.forget_before(packet.captured_at)
+
+
+async def serve(
+    collector: Collector, host: str, port: int, *, ready: Callable[[str, int], None] | None = None
+) -> None:
+    """Feeds `collector` what arrives on host:port until cancelled; `ready`
+    is told the address it bound (port 0 picks a free one)."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(lambda: collector, local_addr=(host, port))
+    if ready is not None:
+        bound = transport.get_extra_info("sockname")
+        ready(bound[0], bound[1])
+    try:
+        await asyncio.Event().wait()
+    finally:
+        transport.close()
