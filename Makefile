@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+# The real SIP parts the telephony tests call, from Debian (as root, or with sudo).
+DEBIAN_PACKAGES := kamailio kamailio-utils-modules sip-tester
+AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint typecheck unit bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "callsop needs Python 3.11"'
@@ -29,8 +33,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) system-packages
 	$(BIN)/pytest
+
+system-packages:
+	@command -v kamailio >/dev/null && command -v sipp >/dev/null \
+	  && ls /usr/lib/*/kamailio/modules/siptrace.so >/dev/null 2>&1 \
+	  || { $(AS_ROOT) apt-get update -qq \
+	       && DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -qq $(DEBIAN_PACKAGES); }
 
 ## bench: the speed benchmark (not part of the suite)
 bench: $(STAMP)

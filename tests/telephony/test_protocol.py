@@ -175,3 +175,12 @@ def test_ended_dialogs_are_forgotten_after_a_while() -> None:
     assert tracker.forget_before(EPOCH + 90) == 0  # ended at 80 s: late copies may still come
     assert tracker.forget_before(EPOCH + 200) == 1
     assert len(tracker) == 0
+
+
+def test_a_bye_sent_again_with_a_new_cseq_hangs_up_once() -> None:
+    flow = [
+        *flows.answered_call()[:5],
+        (30.0, flows.request("BYE", 2, **flows.IN_DIALOG_FROM_CUSTOMER)),
+        (30.5, flows.request("BYE", 3, **flows.IN_DIALOG_FROM_CUSTOMER)),
+    ]
+    assert [e.kind for e in _events(_capture(flow))].count("hangup") == 1

@@ -72,8 +72,8 @@ class DialogTracker:
                 message.from_tag, message.from_user, message.to_user
             )
         key = (message.from_tag, number, cseq_method, what)  # each side counts its own CSeq
-        if key in dialog.seen:
-            return []
+        if key in dialog.seen or dialog.ended_at is not None:
+            return []  # a copy, or a late or retried request (a BYE sent again) once it ended
         dialog.seen.add(key)
         happened = _what_happened(dialog, message, cseq_method)
         if happened is None:

@@ -1,0 +1,311 @@
+"""A SIP lab on loopback: Kamailio as the club's PBX mirroring HEP to the
+collector, and SIPp phones for the customer and the desk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LAB = Path(__file__).resolve().parent / "lab"
+ROOT = LAB.parent.parent.parent
+
+ACK_AND_ROUTES = """
+  <recv response="200" rrs="true" />
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:0912345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:0912345678@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>"""
+
+CUSTOMER_HANGS_UP = (
+    ACK_AND_ROUTES
+    + """
+  <pause milliseconds="{talk_ms}" />
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:0912345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+[routes]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" />"""
+)
+
+CUSTOMER_WAITS_FOR_BYE = (
+    ACK_AND_ROUTES
+    + """
+  <recv request="BYE" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>"""
+)
+
+CUSTOMER_GIVES_UP = """
+  <pause milliseconds="{give_up_ms}" />
+  <send><![CDATA[
+CANCEL sip:201@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
+From: <sip:0912345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:201@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 CANCEL
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" />
+  <recv response="487" />
+  <send><![CDATA[
+ACK sip:201@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-7]
+From: <sip:0912345678@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>"""
+
+DESK_ANSWERS = """<pause milliseconds="{ring_ms}" />
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+[last_Record-Route:]
+Contact: <sip:201@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=desk 1 1 IN IP4 [local_ip]
+s=-
+c=IN IP4 [local_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=sendrecv
+]]></send>
+  <recv request="ACK" />"""
+
+DESK_WAITS_FOR_BYE = (
+    DESK_ANSWERS
+    + """
+  <recv request="BYE" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>"""
+)
+
+DESK_HANGS_UP = (
+    DESK_ANSWERS
+    + """
+  <pause milliseconds="{talk_ms}" />
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+Call-ID: [call_id]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" />"""
+)
+
+DESK_IS_CANCELLED = """<recv request="CANCEL" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: 1 INVITE
+Content-Length: 0
+]]></send>
+  <recv request="ACK" />"""
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@dataclass
+class Lab:
+    folder: Path
+    proxy_port: int
+    desk_port: int
+    customer_port: int
+    kamailio: subprocess.Popen[str]
+    collector: subprocess.Popen[str]
+
+    def call(
+        self, customer: str, desk: str, timeout: float = 30.0, **timing: int
+    ) -> list[dict[str, Any]]:
+        """One call between the two phones; the collector's events for it."""
+        customer_xml = self._scenario("customer", customer.format(**timing))
+        desk_xml = self._scenario("desk", desk.format(**timing))
+        common = [
+            "-i",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            f"{timeout:g}s",
+            "-timeout_error",
+        ]
+        desk_run = subprocess.Popen(
+            [
+                "sipp",
+                "-sf",
+                str(desk_xml),
+                "-p",
+                str(self.desk_port),
+                "-mp",
+                str(self.desk_port + 2),
+                *common,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=self.folder,
+        )
+        time.sleep(0.3)  # the desk phone is up before the customer dials
+        customer_run = subprocess.run(
+            [
+                "sipp",
+                "-sf",
+                str(customer_xml),
+                f"127.0.0.1:{self.proxy_port}",
+                "-p",
+                str(self.customer_port),
+                "-mp",
+                str(self.customer_port + 2),
+                *common,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=self.folder,
+            timeout=timeout + 10,
+            check=False,
+        )
+        desk_run.wait(timeout=timeout + 10)
+        assert customer_run.returncode == 0, (
+            customer_run.stdout[-2000:] + customer_run.stderr[-2000:]
+        )
+        assert desk_run.returncode == 0, "the desk phone's scenario failed"
+        return self._events_until_end()
+
+    def _scenario(self, name: str, ending: str) -> Path:
+        text = (LAB / f"{name}.xml.in").read_text("utf-8")
+        path = self.folder / f"{name}.xml"
+        placeholder = "{after_ringing}" if name == "desk" else "{ending}"
+        path.write_text(text.replace(placeholder, ending), "utf-8")
+        return path
+
+    def _events_until_end(self) -> list[dict[str, Any]]:
+        assert self.collector.stdout is not None
+        events: list[dict[str, Any]] = []
+        while not events or events[-1]["kind"] not in ("hangup", "cancelled", "failed"):
+            line = self.collector.stdout.readline()
+            assert line, "the collector stopped"
+            events.append(json.loads(line))
+        return events
+
+
+def start(folder: Path) -> Lab:
+    for tool in ("kamailio", "sipp"):
+        assert shutil.which(tool), f"{tool} is not installed: make test installs it from Debian"
+    proxy, desk, customer, hep_port = free_ports(4)
+    modules = sorted(Path("/usr/lib").glob("*/kamailio/modules/siptrace.so"))
+    assert modules, "Kamailio's siptrace module is missing: Debian's kamailio-utils-modules"
+    template = (LAB / "kamailio.cfg.in").read_text("utf-8")
+    config = template.format(
+        proxy_port=proxy, desk_port=desk, hep_port=hep_port, modules=f"{modules[0].parent}/"
+    )
+    (folder / "kamailio.cfg").write_text(config, "utf-8")
+    collector = subprocess.Popen(
+        [sys.executable, "-m", "callsop", "telephony", "--listen", f"127.0.0.1:{hep_port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert collector.stderr is not None
+    assert "listening" in collector.stderr.readline()
+    kamailio = subprocess.Popen(
+        ["kamailio", "-f", str(folder / "kamailio.cfg"), "-DD", "-E", "-w", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("127.0.0.1", proxy))
+        except OSError:
+            break  # Kamailio holds the port: it is up
+        finally:
+            probe.close()
+        time.sleep(0.1)
+    else:
+        kamailio.kill()
+        raise AssertionError("Kamailio did not start")
+    return Lab(folder, proxy, desk, customer, kamailio, collector)
+
+
+def stop(lab: Lab) -> None:
+    for process in (lab.kamailio, lab.collector):
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

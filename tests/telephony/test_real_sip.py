@@ -1,0 +1,85 @@
+"""Real SIP calls through Kamailio, heard by the collector, scored by the engine.
+
+The ring period is shrunk (0.3 s a ring instead of 3 s) so the suite stays
+quick; one call runs at the real cadence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from callsop.engine import score
+from callsop.policy import Policy, default_policy, load_policy
+from callsop.telephony.bridge import record_of
+from callsop.telephony.dialogs import CallEvent
+from tests.telephony import sip_lab
+from tests.telephony.sip_lab import Lab
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    running = sip_lab.start(tmp_path_factory.mktemp("sip-lab"))
+    try:
+        yield running
+    finally:
+        sip_lab.stop(running)
+
+
+@pytest.fixture(scope="module")
+def fast(tmp_path_factory: pytest.TempPathFactory) -> Policy:
+    path = tmp_path_factory.mktemp("policy") / "fast.toml"
+    path.write_text("[timing]\nring_period_s = 0.3\n", "utf-8")
+    return load_policy(path)
+
+
+def _findings(
+    events: list[dict[str, Any]], policy: Policy, direction: str = "inbound"
+) -> dict[str, Any]:
+    call_events = [CallEvent(**{k: v for k, v in e.items() if k != "emitted_at"}) for e in events]
+    record = record_of(call_events, direction=direction, record_id="lab")  # type: ignore[arg-type]
+    return {f.rule: f for f in score([record], policy)[0].findings}
+
+
+def test_answered_within_two_rings_in_real_time(lab: Lab) -> None:
+    events = lab.call(
+        sip_lab.CUSTOMER_HANGS_UP, sip_lab.DESK_WAITS_FOR_BYE, ring_ms=5000, talk_ms=1000
+    )
+    assert [e["kind"] for e in events] == ["offered", "ringing", "answered", "hangup"]
+    findings = _findings(events, default_policy())
+    assert findings["inbound.answer-promptly"].message == "answered after 2 rings (≤ 3)"
+    assert findings["close.customer-hangs-up-first"].verdict == "pass"
+
+
+def test_answered_after_five_rings(lab: Lab, fast: Policy) -> None:
+    events = lab.call(
+        sip_lab.CUSTOMER_HANGS_UP, sip_lab.DESK_WAITS_FOR_BYE, ring_ms=1400, talk_ms=500
+    )
+    findings = _findings(events, fast)
+    assert findings["inbound.answer-promptly"].message == "answered after 5 rings (> 3)"
+    assert findings["inbound.answer-promptly"].verdict == "fail"
+
+
+def test_the_desk_hanging_up_first_fails_the_close(lab: Lab, fast: Policy) -> None:
+    events = lab.call(
+        sip_lab.CUSTOMER_WAITS_FOR_BYE, sip_lab.DESK_HANGS_UP, ring_ms=300, talk_ms=500
+    )
+    assert (events[-1]["kind"], events[-1]["by"]) == ("hangup", "callee")
+    findings = _findings(events, fast)
+    assert findings["close.customer-hangs-up-first"].verdict == "fail"
+
+
+def test_an_outgoing_call_given_up_at_ten_rings(lab: Lab, fast: Policy) -> None:
+    # 2.85 s is within the tenth ring of 0.3 s, whatever the scheduling jitter.
+    events = lab.call(sip_lab.CUSTOMER_GIVES_UP, sip_lab.DESK_IS_CANCELLED, give_up_ms=2850)
+    assert [e["kind"] for e in events] == ["offered", "ringing", "cancelled"]
+    finding = _findings(events, fast, direction="outbound")["outbound.no-answer-give-up"]
+    assert finding.verdict == "pass", finding.message
+
+
+def test_an_outgoing_call_given_up_too_soon(lab: Lab, fast: Policy) -> None:
+    events = lab.call(sip_lab.CUSTOMER_GIVES_UP, sip_lab.DESK_IS_CANCELLED, give_up_ms=1350)
+    finding = _findings(events, fast, direction="outbound")["outbound.no-answer-give-up"]
+    assert finding.verdict == "fail"
+    assert finding.message.startswith("gave up after 5 rings (< 9)")
