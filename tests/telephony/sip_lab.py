@@ -309,3 +309,110 @@ def stop(lab: Lab) -> None:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def _desk_reinvite(cseq: int, direction: str) -> str:
+    """The desk re-INVITEs the customer: sendonly holds, sendrecv resumes."""
+    return f"""
+  <send retrans="500"><![CDATA[
+INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:201@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=desk 1 {cseq} IN IP4 [local_ip]
+s=-
+c=IN IP4 [local_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a={direction}
+]]></send>
+  <recv response="100" optional="true" />
+  <recv response="200" />
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+]]></send>"""
+
+
+def _desk_bye(reason: str = "") -> str:
+    return f"""
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+Call-ID: [call_id]
+CSeq: 4 BYE
+{reason}Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" />"""
+
+
+# The desk answers, holds after {before_hold_ms}, resumes after {hold_ms},
+# talks {talk_ms} more and hangs up.
+DESK_HOLDS = (
+    DESK_ANSWERS
+    + """
+  <pause milliseconds="{before_hold_ms}" />"""
+    + _desk_reinvite(2, "sendonly")
+    + """
+  <pause milliseconds="{hold_ms}" />"""
+    + _desk_reinvite(3, "sendrecv")
+    + """
+  <pause milliseconds="{talk_ms}" />"""
+    + _desk_bye()
+)
+
+# The line drops: the desk's side ends the call with an abnormal Q.850 cause.
+DESK_LINE_DROPS = (
+    DESK_ANSWERS
+    + """
+  <pause milliseconds="{talk_ms}" />"""
+    + _desk_bye('Reason: Q.850;cause=41;text="Temporary failure"\n')
+)
+
+_CUSTOMER_TAKES_REINVITE = """
+  <recv request="INVITE" />
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:0912345678@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=customer 1 2 IN IP4 [local_ip]
+s=-
+c=IN IP4 [local_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=recvonly
+]]></send>
+  <recv request="ACK" />"""
+
+# The customer is held and resumed, then waits for the desk to hang up.
+CUSTOMER_IS_HELD = (
+    ACK_AND_ROUTES
+    + _CUSTOMER_TAKES_REINVITE
+    + _CUSTOMER_TAKES_REINVITE
+    + CUSTOMER_WAITS_FOR_BYE.removeprefix(ACK_AND_ROUTES)
+)

@@ -1,7 +1,8 @@
 """Real SIP calls through Kamailio, heard by the collector, scored by the engine.
 
-The ring period is shrunk (0.3 s a ring instead of 3 s) so the suite stays
-quick; one call runs at the real cadence."""
+Time is shrunk tenfold (a ring every 0.3 s instead of 3 s, holds of at
+most 6 s instead of 60 s) so the suite stays quick; one call runs at the
+real cadence."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def fast(tmp_path_factory: pytest.TempPathFactory) -> Policy:
     path = tmp_path_factory.mktemp("policy") / "fast.toml"
-    path.write_text("[timing]\nring_period_s = 0.3\n", "utf-8")
+    path.write_text("[timing]\nring_period_s = 0.3\nmax_hold_s = 6\n", "utf-8")
     return load_policy(path)
 
 
@@ -83,3 +84,46 @@ def test_an_outgoing_call_given_up_too_soon(lab: Lab, fast: Policy) -> None:
     finding = _findings(events, fast, direction="outbound")["outbound.no-answer-give-up"]
     assert finding.verdict == "fail"
     assert finding.message.startswith("gave up after 5 rings (< 9)")
+
+
+def _hold(lab: Lab, hold_ms: int) -> list[dict[str, Any]]:
+    return lab.call(
+        sip_lab.CUSTOMER_IS_HELD,
+        sip_lab.DESK_HOLDS,
+        ring_ms=300,
+        before_hold_ms=300,
+        hold_ms=hold_ms,
+        talk_ms=300,
+    )
+
+
+def test_a_twenty_second_hold_is_within_the_limit(lab: Lab, fast: Policy) -> None:
+    events = _hold(lab, 2000)
+    kinds = [(e["kind"], e["by"]) for e in events]
+    assert kinds == [
+        ("offered", None),
+        ("ringing", None),
+        ("answered", None),
+        ("hold", "callee"),
+        ("resume", "callee"),
+        ("hangup", "callee"),
+    ]
+    finding = _findings(events, fast)["hold.max-duration"]
+    assert finding.verdict == "pass", finding.message
+
+
+def test_a_seventy_second_hold_is_over_the_limit(lab: Lab, fast: Policy) -> None:
+    finding = _findings(_hold(lab, 7000), fast)["hold.max-duration"]
+    assert finding.verdict == "fail"
+    assert finding.message.startswith("hold of 7 s")
+    assert finding.message.endswith("(> 6 s)")
+
+
+def test_a_dropped_line_is_told_from_a_hang_up(lab: Lab, fast: Policy) -> None:
+    events = lab.call(
+        sip_lab.CUSTOMER_WAITS_FOR_BYE, sip_lab.DESK_LINE_DROPS, ring_ms=300, talk_ms=500
+    )
+    assert (events[-1]["kind"], events[-1]["cause"]) == ("hangup", "network")
+    findings = _findings(events, fast)
+    assert findings["close.customer-hangs-up-first"].message == "the line dropped"
+    assert findings["outbound.redial-after-drop"].verdict == "fail"  # nobody dialled back
