@@ -416,3 +416,41 @@ CUSTOMER_IS_HELD = (
     + _CUSTOMER_TAKES_REINVITE
     + CUSTOMER_WAITS_FOR_BYE.removeprefix(ACK_AND_ROUTES)
 )
+
+# The desk transfers the customer (a blind transfer, REFER) to extension 205,
+# then hangs up.
+DESK_TRANSFERS = (
+    DESK_ANSWERS
+    + """
+  <pause milliseconds="{talk_ms}" />
+  <send retrans="500"><![CDATA[
+REFER [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+Call-ID: [call_id]
+CSeq: 2 REFER
+Contact: <sip:201@[local_ip]:[local_port]>
+Refer-To: <sip:205@club.example>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="202" />"""
+    + _desk_bye()
+)
+
+CUSTOMER_IS_TRANSFERRED = (
+    ACK_AND_ROUTES
+    + """
+  <recv request="REFER" />
+  <send><![CDATA[
+SIP/2.0 202 Accepted
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>"""
+    + CUSTOMER_WAITS_FOR_BYE.removeprefix(ACK_AND_ROUTES)
+)

@@ -127,3 +127,14 @@ def test_a_dropped_line_is_told_from_a_hang_up(lab: Lab, fast: Policy) -> None:
     findings = _findings(events, fast)
     assert findings["close.customer-hangs-up-first"].message == "the line dropped"
     assert findings["outbound.redial-after-drop"].verdict == "fail"  # nobody dialled back
+
+
+def test_a_transfer_is_heard_with_its_target(lab: Lab, fast: Policy) -> None:
+    events = lab.call(
+        sip_lab.CUSTOMER_IS_TRANSFERRED, sip_lab.DESK_TRANSFERS, ring_ms=300, talk_ms=300
+    )
+    transfer = next(e for e in events if e["kind"] == "transfer")
+    assert (transfer["by"], transfer["target"]) == ("callee", "205")
+    # The PBX carries no briefing for the colleague: that comes from the desk.
+    finding = _findings(events, fast)["inbound.warm-transfer"]
+    assert finding.verdict == "fail" and "without a briefing" in finding.message
