@@ -16,6 +16,32 @@ from typing import Any
 LAB = Path(__file__).resolve().parent / "lab"
 ROOT = LAB.parent.parent.parent
 
+
+def sdp(owner: str, version: str, direction: str) -> str:
+    """An audio offer or answer; `direction` sendonly or inactive holds."""
+    return f"""v=0
+o={owner} 1 {version} IN IP4 [local_ip]
+s=-
+c=IN IP4 [local_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a={direction}"""
+
+
+def reply(status: str) -> str:
+    """A phone's plain answer to the request it just took (200 OK, 202 Accepted)."""
+    return f"""
+  <send><![CDATA[
+SIP/2.0 {status}
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>"""
+
+
 ACK_AND_ROUTES = """
   <recv response="200" rrs="true" />
   <send><![CDATA[
@@ -53,15 +79,8 @@ CUSTOMER_WAITS_FOR_BYE = (
     ACK_AND_ROUTES
     + """
   <recv request="BYE" />
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>"""
+"""
+    + reply("200 OK")
 )
 
 CUSTOMER_GIVES_UP = """
@@ -89,7 +108,8 @@ Max-Forwards: 70
 Content-Length: 0
 ]]></send>"""
 
-DESK_ANSWERS = """<pause milliseconds="{ring_ms}" />
+DESK_ANSWERS = (
+    """<pause milliseconds="{ring_ms}" />
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -102,29 +122,19 @@ Contact: <sip:201@[local_ip]:[local_port]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=desk 1 1 IN IP4 [local_ip]
-s=-
-c=IN IP4 [local_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=sendrecv
+"""
+    + sdp("desk", "1", "sendrecv")
+    + """
 ]]></send>
   <recv request="ACK" />"""
+)
 
 DESK_WAITS_FOR_BYE = (
     DESK_ANSWERS
     + """
   <recv request="BYE" />
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>"""
+"""
+    + reply("200 OK")
 )
 
 DESK_HANGS_UP = (
@@ -144,16 +154,11 @@ Content-Length: 0
   <recv response="200" />"""
 )
 
-DESK_IS_CANCELLED = """<recv request="CANCEL" />
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
+DESK_IS_CANCELLED = (
+    """<recv request="CANCEL" />
+"""
+    + reply("200 OK")
+    + """
   <send><![CDATA[
 SIP/2.0 487 Request Terminated
 [last_Via:]
@@ -164,6 +169,7 @@ CSeq: 1 INVITE
 Content-Length: 0
 ]]></send>
   <recv request="ACK" />"""
+)
 
 
 def free_ports(count: int) -> list[int]:
@@ -326,13 +332,7 @@ Max-Forwards: 70
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=desk 1 {cseq} IN IP4 [local_ip]
-s=-
-c=IN IP4 [local_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a={direction}
+{sdp("desk", str(cseq), direction)}
 ]]></send>
   <recv response="100" optional="true" />
   <recv response="200" />
@@ -386,7 +386,8 @@ DESK_LINE_DROPS = (
     + _desk_bye('Reason: Q.850;cause=41;text="Temporary failure"\n')
 )
 
-_CUSTOMER_TAKES_REINVITE = """
+_CUSTOMER_TAKES_REINVITE = (
+    """
   <recv request="INVITE" />
   <send><![CDATA[
 SIP/2.0 200 OK
@@ -399,15 +400,12 @@ Contact: <sip:0912345678@[local_ip]:[local_port]>
 Content-Type: application/sdp
 Content-Length: [len]
 
-v=0
-o=customer 1 2 IN IP4 [local_ip]
-s=-
-c=IN IP4 [local_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=recvonly
+"""
+    + sdp("customer", "2", "recvonly")
+    + """
 ]]></send>
   <recv request="ACK" />"""
+)
 
 # The customer is held and resumed, then waits for the desk to hang up.
 CUSTOMER_IS_HELD = (
@@ -443,14 +441,7 @@ CUSTOMER_IS_TRANSFERRED = (
     ACK_AND_ROUTES
     + """
   <recv request="REFER" />
-  <send><![CDATA[
-SIP/2.0 202 Accepted
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>"""
+"""
+    + reply("202 Accepted")
     + CUSTOMER_WAITS_FOR_BYE.removeprefix(ACK_AND_ROUTES)
 )
