@@ -247,7 +247,34 @@ class Lab:
             customer_run.stdout[-2000:] + customer_run.stderr[-2000:]
         )
         assert desk_run.returncode == 0, "the desk phone's scenario failed"
-        return self._events_until_end()
+        return self.events_until_end()
+
+    def phone(self, scenario: str, timeout: float = 30.0, **timing: int) -> subprocess.Popen[str]:
+        """A SIPp phone behind the PBX (where it sends every new call) that
+        plays `scenario` once, for a call our own dialer places."""
+        path = self._scenario("desk", scenario.format(**timing))
+        command = [
+            "sipp",
+            "-sf",
+            str(path),
+            "-p",
+            str(self.desk_port),
+            "-mp",
+            str(self.desk_port + 2),
+            "-i",
+            "127.0.0.1",
+            "-m",
+            "1",
+            "-nostdin",
+            "-timeout",
+            f"{timeout:g}s",
+            "-timeout_error",
+        ]
+        phone = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=self.folder
+        )
+        time.sleep(0.3)  # up before the call comes
+        return phone
 
     def _scenario(self, name: str, ending: str) -> Path:
         text = (LAB / f"{name}.xml.in").read_text("utf-8")
@@ -256,7 +283,7 @@ class Lab:
         path.write_text(text.replace(placeholder, ending), "utf-8")
         return path
 
-    def _events_until_end(self) -> list[dict[str, Any]]:
+    def events_until_end(self) -> list[dict[str, Any]]:
         assert self.collector.stdout is not None
         events: list[dict[str, Any]] = []
         while not events or events[-1]["kind"] not in ("hangup", "cancelled", "failed"):

@@ -1,0 +1,110 @@
+"""Outgoing calls through the club's own SIP user agent (pjsua2).
+
+`Dialer.place` dials a number through the PBX, gives up once it has rung
+for the dial plan's time (10 rings), or talks for a while and hangs up, and
+says how the attempt ended; `next_dial` then says whether to retry or
+redial. Call objects are released before the endpoint goes (pjsua2 aborts
+the process otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+from typing import Any
+
+import pjsua2 as pj
+
+from callsop.telephony.dialplan import Attempt, Outcome
+
+
+class _Call(pj.Call):  # type: ignore[misc]
+    def __init__(self, account: Any) -> None:
+        super().__init__(account)
+        self.ringing_at: float | None = None
+        self.answered_at: float | None = None
+        self.ended_at: float | None = None
+        self.status = 0
+
+    def onCallState(self, prm: Any) -> None:
+        info = self.getInfo()
+        now = time.time()
+        if info.state == pj.PJSIP_INV_STATE_EARLY and self.ringing_at is None:
+            self.ringing_at = now
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.answered_at is None:
+            self.answered_at = now
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.ended_at = now
+            self.status = info.lastStatusCode
+
+
+class Dialer:
+    """One SIP identity (the desk's extension) dialling through `proxy`."""
+
+    def __init__(self, *, proxy: str, extension: str, bind: str = "127.0.0.1") -> None:
+        self.proxy = proxy
+        self.endpoint = pj.Endpoint()
+        self.endpoint.libCreate()
+        config = pj.EpConfig()
+        config.uaConfig.threadCnt = 0  # callbacks run in place(), on this thread
+        config.uaConfig.mainThreadOnly = True
+        config.logConfig.level = 0
+        config.logConfig.consoleLevel = 0
+        self.endpoint.libInit(config)
+        transport = pj.TransportConfig()
+        transport.boundAddress = bind
+        transport.port = 0
+        self.endpoint.transportCreate(pj.PJSIP_TRANSPORT_UDP, transport)
+        self.endpoint.audDevManager().setNullDev()  # a dialer needs no sound card
+        self.endpoint.libStart()
+        account = pj.AccountConfig()
+        account.idUri = f"sip:{extension}@{bind}"
+        self.account = pj.Account()
+        self.account.create(account)
+
+    def place(
+        self, number: str, *, ring_for_s: float, talk_for_s: float = 0.5, timeout_s: float = 60.0
+    ) -> Attempt:
+        call = _Call(self.account)
+        started = time.time()
+        call.makeCall(f"sip:{number}@{self.proxy}", pj.CallOpParam(True))
+        gave_up = hung_up = False
+        try:
+            while call.ended_at is None:
+                self.endpoint.libHandleEvents(10)
+                now = time.time()
+                if now - started > timeout_s:
+                    raise TimeoutError(f"the call to {number} did not end in {timeout_s:g} s")
+                ringing = call.answered_at is None and call.ringing_at is not None
+                if ringing and not gave_up and now - call.ringing_at >= ring_for_s:  # type: ignore[operator]
+                    gave_up = True
+                    call.hangup(pj.CallOpParam(True))
+                if (
+                    call.answered_at is not None
+                    and not hung_up
+                    and now - call.answered_at >= talk_for_s
+                ):
+                    hung_up = True
+                    call.hangup(pj.CallOpParam(True))
+            return Attempt(number, started, call.ended_at, _outcome(call, gave_up))
+        finally:
+            del call
+
+    def close(self) -> None:
+        self.account.shutdown()
+        del self.account
+        self.endpoint.libDestroy()
+
+    def __enter__(self) -> Dialer:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()
+
+
+def _outcome(call: _Call, gave_up: bool) -> Outcome:
+    if call.answered_at is not None:
+        return "answered"
+    if gave_up:
+        return "no-answer"
+    return "busy" if call.status in (486, 600) else "failed"

@@ -1,0 +1,47 @@
+"""What the dialer does after each outgoing attempt, by the policy (§1.4).
+
+Nobody answers by the tenth ring: give up, and try again 3-5 minutes later.
+The line drops: dial again at once. Answered, or marked final: done.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from callsop.policy import Policy
+
+Outcome = Literal["answered", "no-answer", "busy", "failed", "dropped"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    number: str
+    started_at: float  # epoch seconds the number was dialled
+    ended_at: float
+    outcome: Outcome
+    final: bool = False  # staff marked it as not to be tried again
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    number: str
+    at: float  # when to dial
+    reason: Literal["retry", "redial"]
+
+
+def ring_for_s(policy: Policy) -> float:
+    """How long to let it ring before giving up: halfway into the policy's
+    last ring (10 rings of 3 s: 28.5 s), so the give-up counts as that ring."""
+    return (policy.timing.give_up_rings - 0.5) * policy.timing.ring_period_s
+
+
+def next_dial(attempt: Attempt, policy: Policy) -> Dial | None:
+    """The dial that should follow `attempt`, or None when it is done."""
+    if attempt.outcome == "answered" or attempt.final:
+        return None
+    if attempt.outcome == "dropped":
+        return Dial(attempt.number, attempt.ended_at, "redial")
+    timing = policy.timing
+    wait = (timing.retry_after_min_s + timing.retry_after_max_s) / 2  # the middle of the window
+    return Dial(attempt.number, attempt.ended_at + wait, "retry")
