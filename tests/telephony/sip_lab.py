@@ -145,7 +145,7 @@ DESK_HANGS_UP = (
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:0912345678@[remote_ip]>;[$caller_tag]
 Call-ID: [call_id]
 CSeq: 1 BYE
 Max-Forwards: 70
@@ -351,7 +351,7 @@ def _desk_reinvite(cseq: int, direction: str) -> str:
 INVITE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:0912345678@[remote_ip]>;[$caller_tag]
 Call-ID: [call_id]
 CSeq: {cseq} INVITE
 Contact: <sip:201@[local_ip]:[local_port]>
@@ -367,7 +367,7 @@ Content-Length: [len]
 ACK [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:0912345678@[remote_ip]>;[$caller_tag]
 Call-ID: [call_id]
 CSeq: {cseq} ACK
 Max-Forwards: 70
@@ -381,7 +381,7 @@ def _desk_bye(reason: str = "") -> str:
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:0912345678@[remote_ip]>;[$caller_tag]
 Call-ID: [call_id]
 CSeq: 4 BYE
 {reason}Max-Forwards: 70
@@ -452,7 +452,7 @@ DESK_TRANSFERS = (
 REFER [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:0912345678@[remote_ip]>;[$caller_tag]
 Call-ID: [call_id]
 CSeq: 2 REFER
 Contact: <sip:201@[local_ip]:[local_port]>

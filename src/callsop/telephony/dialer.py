@@ -15,6 +15,8 @@ from typing import Any
 
 import pjsua2 as pj
 
+from callsop.telephony import sip
+from callsop.telephony.dialogs import NORMAL_CAUSES
 from callsop.telephony.dialplan import Attempt, Outcome
 
 
@@ -25,6 +27,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.answered_at: float | None = None
         self.ended_at: float | None = None
         self.status = 0
+        self.dropped = False  # the far end's BYE gave an abnormal Q.850 cause
 
     def onCallState(self, prm: Any) -> None:
         info = self.getInfo()
@@ -36,6 +39,19 @@ class _Call(pj.Call):  # type: ignore[misc]
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.ended_at = now
             self.status = info.lastStatusCode
+
+    def onCallTsxState(self, prm: Any) -> None:
+        event = prm.e
+        if event.type != pj.PJSIP_EVENT_TSX_STATE:
+            return
+        state = event.body.tsxState
+        if state.tsx.method != "BYE" or state.type != pj.PJSIP_EVENT_RX_MSG:
+            return
+        try:
+            cause = sip.parse(state.src.rdata.wholeMsg.encode()).q850_cause
+        except (sip.SipError, ValueError):
+            return
+        self.dropped = cause is not None and cause not in NORMAL_CAUSES
 
 
 class Dialer:
@@ -104,7 +120,7 @@ class Dialer:
 
 def _outcome(call: _Call, gave_up: bool) -> Outcome:
     if call.answered_at is not None:
-        return "answered"
+        return "dropped" if call.dropped else "answered"
     if gave_up:
         return "no-answer"
     return "busy" if call.status in (486, 600) else "failed"
