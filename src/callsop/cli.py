@@ -192,23 +192,29 @@ def _telephony(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
     import signal
+    import threading
     import time
 
     from callsop.telephony.collector import Collector, serve
     from callsop.telephony.dialogs import CallEvent
 
     host, _, port = args.listen.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdigit() or int(port) > 65535:
         _error(f"--listen: expected HOST:PORT, got {args.listen!r}")
         return EXIT_USAGE
     encode = msgspec.json.Encoder().encode
 
     def emit(event: CallEvent) -> None:
         line = dataclasses.asdict(event) | {"emitted_at": time.time()}
-        sys.stdout.write(encode(line).decode() + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(encode(line).decode() + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader went away (… | head): stop listening
+            stopping.set()
 
     collector = Collector(emit)
+
+    stopping = threading.Event()
 
     async def listen() -> None:
         ready = lambda h, p: _error(f"listening for HEP on {h}:{p}")  # noqa: E731
@@ -216,6 +222,9 @@ def _telephony(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, task.cancel)
+        while not task.done() and not stopping.is_set():
+            await asyncio.sleep(0.2)
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -225,5 +234,7 @@ def _telephony(args: argparse.Namespace) -> int:
         _error(f"cannot listen on {args.listen}: {exc.strerror or exc}")
         return EXIT_USAGE
     heard = ", ".join(f"{k} {v}" for k, v in collector.counts.items()) or "nothing"
-    _error(f"stopped; heard {heard}")
+    with contextlib.suppress(BrokenPipeError):
+        _error(f"stopped; heard {heard}")
+        sys.stdout.close()
     return EXIT_OK

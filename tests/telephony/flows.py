@@ -37,13 +37,15 @@ def response(
     cseq: int,
     method: str = "INVITE",
     *,
+    from_: str = f"{CUSTOMER};tag=cust1",
     to: str = f"{DESK};tag=desk9",
     call_id: str = CALL_ID,
 ) -> bytes:
+    """A response copies its request's From and To (and so its sender's tag)."""
     return (
         f"SIP/2.0 {status} {reason}\r\n"
         "Via: SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bK776\r\n"
-        f"From: {CUSTOMER};tag=cust1\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n"
+        f"From: {from_}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n"
         "Content-Length: 0\r\n\r\n"
     ).encode()
 
@@ -62,9 +64,9 @@ def answered_call() -> list[tuple[float, bytes]]:
         (7.5, response(200, "OK", 1)),
         (7.6, request("ACK", 1, **IN_DIALOG_FROM_CUSTOMER)),
         (20.0, request("INVITE", 1, sdp="sendonly", **IN_DIALOG_FROM_DESK)),
-        (20.1, response(200, "OK", 1)),
+        (20.1, response(200, "OK", 1, **IN_DIALOG_FROM_DESK)),
         (54.0, request("INVITE", 2, sdp="sendrecv", **IN_DIALOG_FROM_DESK)),
-        (54.1, response(200, "OK", 2)),
+        (54.1, response(200, "OK", 2, **IN_DIALOG_FROM_DESK)),
         (80.0, request("BYE", 2, **IN_DIALOG_FROM_CUSTOMER)),
         (80.1, response(200, "OK", 2, "BYE")),
     ]

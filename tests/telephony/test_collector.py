@@ -66,7 +66,12 @@ def test_the_command_hears_a_call_on_udp_and_prints_its_events() -> None:
         now = time.time()
         for datagram in _packets(now):
             sender.sendto(datagram, ("127.0.0.1", port))
-        lines = [json.loads(server.stdout.readline()) for _ in range(6)]
+        lines = []
+        deadline = time.monotonic() + 20
+        while len(lines) < 6 and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if line:
+                lines.append(json.loads(line))
     finally:
         server.send_signal(signal.SIGTERM)
         _, errors = server.communicate(timeout=10)

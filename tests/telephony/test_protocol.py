@@ -184,3 +184,140 @@ def test_a_bye_sent_again_with_a_new_cseq_hangs_up_once() -> None:
         (30.5, flows.request("BYE", 3, **flows.IN_DIALOG_FROM_CUSTOMER)),
     ]
     assert [e.kind for e in _events(_capture(flow))].count("hangup") == 1
+
+
+def _kinds(flow: list[tuple[float, bytes]], **addresses: str) -> list[tuple[str, float]]:
+    tracker = DialogTracker()
+    out = []
+    for t, raw in flow:
+        for event in tracker.feed(sip.parse(raw), EPOCH + t, **addresses):
+            out.append((event.kind, round(event.at - EPOCH, 2)))
+    return out
+
+
+CHALLENGED = [
+    (0.0, flows.request("INVITE", 1, sdp="sendrecv")),
+    (0.02, flows.response(407, "Proxy Authentication Required", 1, to=f"{flows.DESK};tag=px")),
+    (0.05, flows.request("INVITE", 2, sdp="sendrecv", extra="Proxy-Authorization: Digest x\r\n")),
+    (0.1, flows.response(180, "Ringing", 2)),
+    (6.0, flows.response(200, "OK", 2)),
+]
+
+
+def test_a_password_challenge_is_not_the_end_of_the_call() -> None:
+    assert _kinds(CHALLENGED) == [("offered", 0.0), ("ringing", 0.1), ("answered", 6.0)]
+
+
+def test_183_then_180_rings_once() -> None:
+    flow = [
+        *flows.answered_call()[:2],
+        (0.08, flows.response(183, "Session Progress", 1)),
+        flows.answered_call()[2],
+    ]
+    assert [k for k, _ in _kinds(flow)].count("ringing") == 1
+
+
+def test_a_cancel_crossing_the_answer_leaves_the_call_answered() -> None:
+    flow = [*flows.answered_call()[:3], (7.4, flows.request("CANCEL", 1)), flows.answered_call()[3]]
+    flow += [(30.0, flows.request("BYE", 2, **flows.IN_DIALOG_FROM_CUSTOMER))]
+    assert [k for k, _ in _kinds(flow)] == ["offered", "ringing", "answered", "hangup"]
+
+
+def test_a_cancel_counts_from_its_own_time_once_settled_by_487() -> None:
+    flow = [
+        *flows.answered_call()[:3],
+        (31.0, flows.request("CANCEL", 1)),
+        (31.3, flows.response(487, "Request Terminated", 1)),
+    ]
+    assert _kinds(flow)[-1] == ("cancelled", 31.0)
+
+
+def test_a_refused_hold_is_no_hold() -> None:
+    flow = [
+        *flows.answered_call()[:5],
+        (20.0, flows.request("INVITE", 1, sdp="sendonly", **flows.IN_DIALOG_FROM_DESK)),
+        (20.1, flows.response(488, "Not Acceptable Here", 1, **flows.IN_DIALOG_FROM_DESK)),
+    ]
+    assert "hold" not in [k for k, _ in _kinds(flow)]
+
+
+def test_the_held_side_refreshing_does_not_resume_the_call() -> None:
+    flow = [
+        *flows.answered_call()[:7],  # the desk has put the customer on hold
+        (30.0, flows.request("INVITE", 3, sdp="recvonly", **flows.IN_DIALOG_FROM_CUSTOMER)),
+        (30.1, flows.response(200, "OK", 3, **flows.IN_DIALOG_FROM_CUSTOMER)),
+        (31.0, flows.request("INVITE", 4, sdp="sendrecv", **flows.IN_DIALOG_FROM_CUSTOMER)),
+        (31.1, flows.response(200, "OK", 4, **flows.IN_DIALOG_FROM_CUSTOMER)),
+    ]
+    assert [k for k, _ in _kinds(flow)][-1] == "hold"
+
+
+def test_an_older_reinvite_arriving_late_changes_nothing() -> None:
+    flow = [
+        *flows.answered_call()[:5],
+        (54.0, flows.request("INVITE", 2, sdp="sendrecv", **flows.IN_DIALOG_FROM_DESK)),
+        (54.1, flows.response(200, "OK", 2, **flows.IN_DIALOG_FROM_DESK)),
+        (20.0, flows.request("INVITE", 1, sdp="sendonly", **flows.IN_DIALOG_FROM_DESK)),
+        (20.1, flows.response(200, "OK", 1, **flows.IN_DIALOG_FROM_DESK)),
+    ]
+    assert "hold" not in [k for k, _ in _kinds(flow)]
+
+
+def test_a_forked_branch_failing_is_kept_from_the_caller_until_the_answer() -> None:
+    caller, proxy = "192.0.2.4:5060", "192.0.2.10:5060"
+    tracker = DialogTracker()
+    kinds = []
+    for t, raw, src, dst in [
+        (0.0, flows.request("INVITE", 1, sdp="sendrecv"), caller, proxy),
+        (
+            1.0,
+            flows.response(480, "Temporarily Unavailable", 1, to=f"{flows.DESK};tag=b1"),
+            "192.0.2.21:5062",
+            proxy,
+        ),
+        (2.0, flows.response(200, "OK", 1), proxy, caller),
+    ]:
+        kinds += [
+            e.kind for e in tracker.feed(sip.parse(raw), EPOCH + t, source=src, destination=dst)
+        ]
+    assert kinds == ["offered", "answered"]
+
+
+def test_calls_that_never_end_are_forgotten() -> None:
+    tracker = DialogTracker()
+    for n in range(200):
+        tracker.feed(sip.parse(flows.request("INVITE", 1, call_id=f"scan{n}")), EPOCH)
+    answered = DialogTracker()
+    for t, message in flows.answered_call()[:5]:
+        answered.feed(sip.parse(message), EPOCH + t)
+    assert tracker.forget_before(EPOCH + 181) == 200  # never answered: Timer C
+    assert answered.forget_before(EPOCH + 3600) == 0  # a long call is not cut short
+    assert answered.forget_before(EPOCH + 5 * 3600) == 1  # its BYE was lost
+
+
+def test_in_dialog_chatter_leaves_no_memory() -> None:
+    tracker = DialogTracker()
+    for t, message in flows.answered_call()[:5]:
+        tracker.feed(sip.parse(message), EPOCH + t)
+    for n in range(3, 2000):
+        tracker.feed(
+            sip.parse(flows.request("INFO", n, **flows.IN_DIALOG_FROM_CUSTOMER)), EPOCH + 10
+        )
+    [dialog] = tracker._dialogs.values()
+    assert len(dialog.seen) < 10
+
+
+def test_a_tab_in_cseq_is_whitespace_and_a_huge_number_is_refused() -> None:
+    tabbed = sip.parse(b"BYE sip:x SIP/2.0\r\nCall-ID: a\r\nCSeq: 1\tBYE\r\n\r\n")
+    assert tabbed.cseq == (1, "BYE")
+    with pytest.raises(sip.SipError):
+        sip.parse(b"BYE sip:x SIP/2.0\r\nCall-ID: a\r\nCSeq: " + b"9" * 5000 + b" BYE\r\n\r\n")
+
+
+def test_a_hep_time_chunk_of_the_wrong_size_is_refused() -> None:
+    good = hep.encode(b"x", source=PHONE, destination=PROXY, captured_at=EPOCH)
+    at = good.index(b"\x00\x00\x00\x09\x00\x0a")  # the seconds chunk: vendor 0, type 9, 10 bytes
+    bad = good[:at] + b"\x00\x00\x00\x09\x00\xce" + b"\xff" * 200 + good[at + 10 :]
+    bad = bad[:4] + len(bad).to_bytes(2, "big") + bad[6:]
+    with pytest.raises(hep.HepError, match="not 4"):
+        hep.decode(bad)

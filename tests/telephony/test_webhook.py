@@ -72,3 +72,40 @@ def test_a_bad_body_is_refused_naming_the_field(body: bytes, says: str) -> None:
     with pytest.raises(WebhookError, match=says.replace("[", r"\[").replace("]", r"\]")) as refused:
         webhook.events_from(body)
     assert refused.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "t=²,v1=" + "0" * 64,
+        "t=" + "9" * 400 + ",v1=" + "0" * 64,
+        "t=1,v1=é",
+        "t=1,t=2,v1=" + "0" * 64,
+    ],
+)
+def test_hostile_signature_headers_are_a_clean_401(signature: str) -> None:
+    with pytest.raises(WebhookError) as refused:
+        webhook.verify(_body(EVENT), signature, SECRET, now=NOW)
+    assert refused.value.status == 401
+
+
+def test_a_push_sent_again_inside_the_window_is_a_replay() -> None:
+    body, replays = _body(EVENT), webhook.Replays()
+    signature = webhook.sign(body, SECRET, NOW)
+    webhook.verify(body, signature, SECRET, now=NOW, replays=replays)
+    with pytest.raises(WebhookError, match="replay"):
+        webhook.verify(body, signature, SECRET, now=NOW + 60, replays=replays)
+
+
+def test_a_new_and_an_old_secret_both_sign_while_a_club_changes_it() -> None:
+    body = _body(EVENT)
+    new = webhook.sign(body, b"new secret", NOW).split(",")[1]
+    old = webhook.sign(body, SECRET, NOW)
+    webhook.verify(body, f"{old}, {new}", SECRET, now=NOW)  # spaces after commas are fine
+    webhook.verify(body, f"{old}, {new}", b"new secret", now=NOW)
+
+
+def test_a_body_nested_too_deep_is_a_400() -> None:
+    with pytest.raises(WebhookError) as refused:
+        webhook.events_from(b"[" * 100_000)
+    assert refused.value.status == 400

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from callsop.telephony import hep, sip
 from callsop.telephony.dialogs import CallEvent, DialogTracker
 
-FORGET_EVERY = 1000  # datagrams between sweeps of ended dialogs
+SWEEP_EVERY_S = 10.0  # capture-time seconds between sweeps of finished dialogs
 
 EventSink = Callable[[CallEvent], None]
 
@@ -24,6 +24,7 @@ class Collector(asyncio.DatagramProtocol):
         self.on_event = on_event
         self.tracker = DialogTracker()
         self.counts: Counter[str] = Counter()
+        self._swept_at = 0.0
 
     def datagram_received(self, data: bytes, addr: tuple[str | bytes, int]) -> None:
         self.feed(data)
@@ -41,14 +42,18 @@ class Collector(asyncio.DatagramProtocol):
             return
         try:
             message = sip.parse(packet.payload)
-        except (sip.SipError, ValueError):
+        except sip.SipError:
             self.counts["bad SIP"] += 1
             return
-        for event in self.tracker.feed(message, packet.captured_at):
+        if packet.captured_at - self._swept_at > SWEEP_EVERY_S:
+            self._swept_at = packet.captured_at
+            self.tracker.forget_before(packet.captured_at)
+        events = self.tracker.feed(
+            message, packet.captured_at, source=packet.source, destination=packet.destination
+        )
+        for event in events:
             self.counts["events"] += 1
             self.on_event(event)
-        if self.counts["datagrams"] % FORGET_EVERY == 0:
-            self.tracker.forget_before(packet.captured_at)
 
 
 async def serve(

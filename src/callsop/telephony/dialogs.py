@@ -1,13 +1,17 @@
 """From SIP traffic to call events.
 
-INVITE offers a call; 180/183 ring; 200 to the INVITE answers; a re-INVITE
-with a sendonly or inactive SDP holds and one back to sendrecv resumes;
-REFER transfers; BYE hangs up, on the side whose From tag sent it; CANCEL
-gives up before the answer; a final 4xx-6xx to the INVITE fails it.
+INVITE offers a call; 180/183 ring; 2xx to the INVITE answers; a re-INVITE
+accepted with 2xx holds (its SDP sendonly or inactive) or resumes (back to
+sendrecv), each side's hold counted on its own; REFER transfers; BYE hangs
+up, on the side whose From tag sent it (a Q.850 cause other than a normal
+clearing means the line dropped); a CANCEL settled by 487 gives up before
+the answer; a final 4xx-6xx to the INVITE fails it. Challenges (401, 407),
+redirects (3xx) and glare (491) are not an end: the caller tries again.
 
 A proxy's in and out copies and retransmissions repeat a message: the
 tracker counts each (sender's tag, CSeq, method or status) of a dialog
-once, so the same message seen twice yields its event once.
+once. A re-INVITE older than one already seen from the same side changes
+nothing, and a dialog reports nothing after its end.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ Side = Literal["caller", "callee"]
 
 # Q.850 causes of an ordinary end of call; any other on a BYE is a dropped line.
 NORMAL_CAUSES = frozenset({16, 17, 31})
-# After its end a dialog is remembered this long, for late retransmissions
-# (RFC 3261 Timer F: 64 × T1).
-LINGER_S = 32.0
+# Final responses after which the caller tries again in the same call.
+NOT_AN_END = frozenset({401, 407, 491})
+LINGER_S = 32.0  # an ended dialog is kept this long for late copies (Timer F)
+UNANSWERED_IDLE_S = 180.0  # Timer C: a call never answered and silent this long is gone
+ANSWERED_IDLE_S = 4 * 3600.0  # an answered call silent this long lost its BYE
+_TRACKED = frozenset({"INVITE", "BYE", "CANCEL", "REFER"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +53,18 @@ class _Dialog:
     caller_tag: str | None
     caller: str | None
     callee: str | None
+    caller_address: str | None  # where the caller's INVITE came from, when known
+    last_seen: float
+    ringing: bool = False
     answered: bool = False
-    on_hold: bool = False
+    cancel_at: float | None = None
     ended_at: float | None = None
+    holding: set[Side] = field(default_factory=set)
+    newest: dict[str | None, int] = field(default_factory=dict)  # re-INVITE CSeq by sender tag
+    # Re-INVITEs not yet accepted: (sender's tag, CSeq) -> (side, SDP direction, when sent)
+    pending: dict[tuple[str | None, int], tuple[Side, str | None, float]] = field(
+        default_factory=dict
+    )
     seen: set[tuple[str | None, int, str, str]] = field(default_factory=set)
 
 
@@ -61,74 +77,134 @@ class DialogTracker:
     def __len__(self) -> int:
         return len(self._dialogs)
 
-    def feed(self, message: SipMessage, at: float) -> list[CallEvent]:
+    def feed(
+        self,
+        message: SipMessage,
+        at: float,
+        *,
+        source: str | None = None,
+        destination: str | None = None,
+    ) -> list[CallEvent]:
+        """The events `message` causes. With the addresses of the capture
+        (`source`, `destination`), a forked branch's failure counts only
+        once the proxy passes it on to the caller."""
         number, cseq_method = message.cseq
-        what = message.method or str(message.status)
+        if cseq_method not in _TRACKED:
+            return []  # OPTIONS, INFO, NOTIFY, REGISTER, ACK: nothing to tell
         dialog = self._dialogs.get(message.call_id)
         if dialog is None:
             if message.method != "INVITE" or message.to_tag is not None:
-                return []  # OPTIONS keep-alives, REGISTER, a dialog begun before we listened
+                return []  # a dialog begun before we listened
             dialog = self._dialogs[message.call_id] = _Dialog(
-                message.from_tag, message.from_user, message.to_user
+                message.from_tag, message.from_user, message.to_user, source, at
             )
-        key = (message.from_tag, number, cseq_method, what)  # each side counts its own CSeq
+            return [self._event(message, dialog, "offered", at)]
+        dialog.last_seen = at
+        key = (message.from_tag, number, cseq_method, message.method or str(message.status))
         if key in dialog.seen or dialog.ended_at is not None:
             return []  # a copy, or a late or retried request (a BYE sent again) once it ended
         dialog.seen.add(key)
-        happened = _what_happened(dialog, message, cseq_method)
-        if happened is None:
-            return []
-        kind, by, cause, target = happened
+        side: Side = "caller" if message.from_tag == dialog.caller_tag else "callee"
+        if message.method is not None:
+            return self._request(message, dialog, side, number, at)
+        toward_caller = (
+            None
+            if destination is None or dialog.caller_address is None
+            else (destination == dialog.caller_address)
+        )
+        return self._response(message, dialog, number, cseq_method, at, toward_caller)
+
+    def _event(
+        self, message: SipMessage, dialog: _Dialog, kind: Kind, at: float, **extra: str | None
+    ) -> CallEvent:
         if kind in ("hangup", "cancelled", "failed"):
             dialog.ended_at = at
-        return [
-            CallEvent(message.call_id, kind, at, dialog.caller, dialog.callee, by, cause, target)
-        ]
+        return CallEvent(message.call_id, kind, at, dialog.caller, dialog.callee, **extra)  # type: ignore[arg-type]
+
+    def _request(
+        self, message: SipMessage, dialog: _Dialog, side: Side, number: int, at: float
+    ) -> list[CallEvent]:
+        if message.method == "INVITE":
+            if message.to_tag is not None:  # a re-INVITE: judged when it is accepted
+                if number <= dialog.newest.get(message.from_tag, -1):
+                    return []  # older than one already seen from this side
+                dialog.newest[message.from_tag] = number
+                dialog.pending[(message.from_tag, number)] = (side, message.sdp_direction, at)
+            return []  # an INVITE sent again after a challenge is the same offer
+        if message.method == "BYE":
+            cause = message.q850_cause
+            dropped = cause is not None and cause not in NORMAL_CAUSES
+            return [
+                self._event(
+                    message, dialog, "hangup", at, by=side, cause="network" if dropped else None
+                )
+            ]
+        if message.method == "CANCEL" and not dialog.answered:
+            dialog.cancel_at = at  # settled by the INVITE's final response
+        if message.method == "REFER":
+            return [
+                self._event(message, dialog, "transfer", at, by=side, target=message.refer_to_user)
+            ]
+        return []
+
+    def _response(
+        self,
+        message: SipMessage,
+        dialog: _Dialog,
+        number: int,
+        cseq_method: str,
+        at: float,
+        toward_caller: bool | None,
+    ) -> list[CallEvent]:
+        status = message.status or 0
+        if cseq_method != "INVITE":
+            return []
+        held = dialog.pending.pop((message.from_tag, number), None) if status >= 200 else None
+        if held is None and (message.from_tag, number) in dialog.pending:
+            return []  # a provisional answer to a re-INVITE
+        if held is not None:
+            return self._hold(message, dialog, held) if 200 <= status < 300 else []
+        if dialog.answered:
+            return []  # 200 retransmissions, or a forked branch answering too late
+        if status in (180, 183) and not dialog.ringing:
+            dialog.ringing = True
+            return [self._event(message, dialog, "ringing", at)]
+        if 200 <= status < 300:
+            dialog.answered = True
+            dialog.cancel_at = None  # the answer crossed the CANCEL: the call goes on
+            return [self._event(message, dialog, "answered", at)]
+        if status == 487 and dialog.cancel_at is not None:
+            return [self._event(message, dialog, "cancelled", dialog.cancel_at, by="caller")]
+        if status >= 400 and status not in NOT_AN_END and toward_caller is not False:
+            return [self._event(message, dialog, "failed", at, cause=str(status))]
+        return []  # 1xx, 3xx, a challenge, or a forked branch's failure kept from the caller
+
+    def _hold(
+        self, message: SipMessage, dialog: _Dialog, held: tuple[Side, str | None, float]
+    ) -> list[CallEvent]:
+        """A re-INVITE accepted: its time is when the clerk pressed hold."""
+        side, direction, at = held
+        if direction in ("sendonly", "inactive") and side not in dialog.holding:
+            dialog.holding.add(side)
+            if len(dialog.holding) == 1:
+                return [self._event(message, dialog, "hold", at, by=side)]
+        elif direction == "sendrecv" and side in dialog.holding:
+            dialog.holding.discard(side)
+            if not dialog.holding:
+                return [self._event(message, dialog, "resume", at, by=side)]
+        return []  # a refresh, the held side's own re-INVITE, or a delayed offer
 
     def forget_before(self, at: float) -> int:
-        """Drops dialogs that ended more than LINGER_S before `at`; how many."""
+        """Drops dialogs that ended more than LINGER_S before `at`, calls
+        never answered and silent since Timer C, and answered calls silent
+        for hours (their BYE was lost); how many."""
         old = [
-            k
-            for k, d in self._dialogs.items()
-            if d.ended_at is not None and d.ended_at < at - LINGER_S
+            key
+            for key, d in self._dialogs.items()
+            if (d.ended_at is not None and d.ended_at < at - LINGER_S)
+            or (not d.answered and d.last_seen < at - UNANSWERED_IDLE_S)
+            or d.last_seen < at - ANSWERED_IDLE_S
         ]
         for key in old:
             del self._dialogs[key]
         return len(old)
-
-
-Happened = tuple[Kind, Side | None, str | None, str | None]  # kind, by, cause, target
-
-
-def _what_happened(dialog: _Dialog, message: SipMessage, cseq_method: str) -> Happened | None:
-    side: Side = "caller" if message.from_tag == dialog.caller_tag else "callee"
-    status = message.status
-    if message.method == "INVITE":
-        if message.to_tag is None:
-            return "offered", None, None, None
-        direction = message.sdp_direction
-        if direction in ("sendonly", "inactive") and not dialog.on_hold:
-            dialog.on_hold = True
-            return "hold", side, None, None
-        if direction in ("sendrecv", "recvonly") and dialog.on_hold:
-            dialog.on_hold = False
-            return "resume", side, None, None
-        return None
-    if message.method == "BYE":
-        cause = message.q850_cause
-        dropped = cause is not None and cause not in NORMAL_CAUSES
-        return "hangup", side, "network" if dropped else None, None
-    if message.method == "CANCEL":
-        return "cancelled", "caller", None, None
-    if message.method == "REFER":
-        return "transfer", side, None, message.refer_to_user
-    if status is None or cseq_method != "INVITE" or dialog.answered:
-        return None
-    if status in (180, 183):
-        return "ringing", None, None, None
-    if 200 <= status < 300:
-        dialog.answered = True
-        return "answered", None, None, None
-    if status >= 400 and status != 487:  # 487 answers a CANCEL already told
-        return "failed", None, str(status), None
-    return None

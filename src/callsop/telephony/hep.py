@@ -64,9 +64,16 @@ def decode(datagram: bytes) -> HepPacket:
     return _packet(chunks)
 
 
+_SIZES = {SOURCE_PORT: 2, DESTINATION_PORT: 2, SECONDS: 4, MICROSECONDS: 4, CAPTURE_ID: 4}
+
+
 def _uint(chunks: dict[int, bytes], kind: int) -> int | None:
     value = chunks.get(kind)
-    return int.from_bytes(value, "big") if value else None
+    if not value:
+        return None
+    if kind in _SIZES and len(value) != _SIZES[kind]:
+        raise HepError(f"chunk {kind:#x} has {len(value)} bytes, not {_SIZES[kind]}")
+    return int.from_bytes(value, "big")
 
 
 def _address(chunks: dict[int, bytes], v4: int, v6: int, port: int) -> str:

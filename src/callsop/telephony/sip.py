@@ -15,7 +15,8 @@ _STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{3})\s*(.*)$")
 _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+SIP/2\.0$")
 _TAG = re.compile(r";\s*tag=([^;>\s]+)", re.IGNORECASE)
 _USER = re.compile(r"(?:sips?|tel):([^@;>\s]+)", re.IGNORECASE)
-_CAUSE = re.compile(r"Q\.850\s*;.*?cause\s*=\s*(\d+)", re.IGNORECASE)
+_CSEQ = re.compile(r"(\d{1,10})\s+([A-Za-z]+)")  # RFC 3261: a 32-bit number
+_CAUSE = re.compile(r"Q\.850\s*;[^,]*?cause\s*=\s*(\d{1,3})", re.IGNORECASE)
 _DIRECTION = re.compile(rb"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
 _NULL_ADDRESS = re.compile(rb"^c=IN IP4 0\.0\.0\.0\s*$", re.MULTILINE)
 
@@ -37,8 +38,9 @@ class SipMessage:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = self.headers["cseq"].partition(" ")
-        return int(number), method.strip().upper()
+        match = _CSEQ.fullmatch(self.headers["cseq"])
+        assert match is not None  # parse() refuses any other
+        return int(match.group(1)), match.group(2).upper()
 
     @property
     def from_tag(self) -> str | None:
@@ -120,6 +122,6 @@ def parse(payload: bytes) -> SipMessage:
     for needed in ("call-id", "cseq"):
         if needed not in headers:
             raise SipError(f"no {needed} header")
-    if not re.fullmatch(r"\d+\s+[A-Za-z]+", headers["cseq"]):
-        raise SipError(f"bad CSeq: {headers['cseq']!r}")
+    if not _CSEQ.fullmatch(headers["cseq"]):
+        raise SipError(f"bad CSeq: {headers['cseq'][:40]!r}")
     return SipMessage(method, status, headers, body if separator else b"")

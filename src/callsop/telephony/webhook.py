@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Literal
 
 import msgspec
@@ -47,26 +48,57 @@ class _Batch(msgspec.Struct, frozen=True):
     events: list[_Pushed]
 
 
+_STAMP = re.compile(r"[0-9]{1,12}")
+_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _digest(secret: bytes, stamp: str, body: bytes) -> bytes:
+    return hmac.new(secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest().encode()
+
+
 def sign(body: bytes, secret: bytes, at: float) -> str:
     """The signature header's value for `body` sent at `at`."""
     stamp = str(int(at))
-    digest = hmac.new(secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"t={stamp},v1={digest}"
+    return f"t={stamp},v1={_digest(secret, stamp, body).decode()}"
 
 
-def verify(body: bytes, signature: str | None, secret: bytes, *, now: float) -> None:
-    """Raises WebhookError (401) unless `signature` signs `body` recently."""
+class Replays:
+    """Signatures already accepted, kept for the replay window: a captured
+    push sent again inside the window is refused too."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, float] = {}
+
+    def first_time(self, signature: bytes, stamp: int, now: float) -> bool:
+        for old in [s for s, t in self._seen.items() if t < now - 2 * REPLAY_WINDOW_S]:
+            del self._seen[old]
+        if signature in self._seen:
+            return False
+        self._seen[signature] = stamp
+        return True
+
+
+def verify(
+    body: bytes, signature: str | None, secret: bytes, *, now: float, replays: Replays | None = None
+) -> None:
+    """Raises WebhookError (401) unless `signature` signs `body` recently
+    (and, given `replays`, for the first time). Several v1 values may be
+    given while a club's secret is being changed."""
     if not signature:
         raise WebhookError(401, f"no {HEADER} header")
-    parts = dict(p.split("=", 1) for p in signature.split(",") if "=" in p)
-    stamp, given = parts.get("t", ""), parts.get("v1", "")
-    if not stamp.isdigit() or not given:
-        raise WebhookError(401, f"{HEADER} must read t=<seconds>,v1=<hex>")
+    parts = [p.strip().partition("=") for p in signature.split(",")]
+    stamps = [v for k, _, v in parts if k == "t"]
+    given = [v for k, _, v in parts if k == "v1" and _HEX.fullmatch(v)]
+    if len(stamps) != 1 or not _STAMP.fullmatch(stamps[0]) or not given:
+        raise WebhookError(401, f"{HEADER} must read t=<seconds>,v1=<64 hex digits>")
+    stamp = stamps[0]
     if abs(now - int(stamp)) > REPLAY_WINDOW_S:
         raise WebhookError(401, f"signed at {stamp}, outside the {REPLAY_WINDOW_S:g} s window")
-    expected = hmac.new(secret, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, given):
+    expected = _digest(secret, stamp, body)
+    if not any(hmac.compare_digest(expected, v.encode()) for v in given):
         raise WebhookError(401, "the signature does not match the body")
+    if replays is not None and not replays.first_time(expected, int(stamp), now):
+        raise WebhookError(401, "this push was accepted before: a replay")
 
 
 def events_from(body: bytes) -> list[CallEvent]:
@@ -75,6 +107,8 @@ def events_from(body: bytes) -> list[CallEvent]:
         value = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
         raise WebhookError(400, f"not JSON: {exc}") from exc
+    except RecursionError:
+        raise WebhookError(400, "not JSON this program will read: nested too deep") from None
     try:
         if isinstance(value, dict) and "events" in value:
             pushed = msgspec.convert(value, _Batch).events
