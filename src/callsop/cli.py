@@ -70,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         help="collect call events from the PBX's HEPv3 mirror of its SIP traffic",
         description="Listen for HEPv3 datagrams (Kamailio siptrace, Asterisk res_hep, "
         "FreeSWITCH, heplify) and print each call event as a JSON line the moment it "
-        "happens. Stops on Ctrl-C or SIGTERM and prints what it heard on standard error.",
+        "happens. Stops on Ctrl-C or SIGTERM and prints what it heard on standard error. "
+        "With CALLSOP_HEP_PASSWORD set, only packets carrying that HEP password count.",
     )
     telephony.add_argument(
         "--listen",
@@ -191,6 +192,7 @@ def _rules(args: argparse.Namespace) -> int:
 def _telephony(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
+    import os
     import signal
     import threading
     import time
@@ -212,7 +214,8 @@ def _telephony(args: argparse.Namespace) -> int:
         except BrokenPipeError:  # the reader went away (… | head): stop listening
             stopping.set()
 
-    collector = Collector(emit)
+    password = os.environ.get("CALLSOP_HEP_PASSWORD")
+    collector = Collector(emit, auth_key=password.encode() if password else None)
 
     stopping = threading.Event()
 

@@ -321,3 +321,37 @@ def test_a_hep_time_chunk_of_the_wrong_size_is_refused() -> None:
     bad = bad[:4] + len(bad).to_bytes(2, "big") + bad[6:]
     with pytest.raises(hep.HepError, match="not 4"):
         hep.decode(bad)
+
+
+def test_a_display_name_that_is_not_utf8_still_counts() -> None:
+    raw = flows.request("INVITE", 1, from_='"X" <sip:0912345678@x>;tag=cust1').replace(
+        b'"X"', b'"\xe9"'
+    )
+    assert sip.parse(raw).from_user == "0912345678"  # \xe9 alone is Latin-1, not UTF-8
+
+
+def test_hold_is_read_from_the_audio_section_and_ipv6_null_addresses() -> None:
+    audio_held = (
+        b"v=0\r\nm=audio 4000 RTP/AVP 0\r\na=sendonly\r\nm=video 4002 RTP/AVP 96\r\na=sendrecv\r\n"
+    )
+    ipv6_held = b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 0\r\n"
+    for body, direction in ((audio_held, "sendonly"), (ipv6_held, "inactive")):
+        message = sip.SipMessage("INVITE", None, {"call-id": "a", "cseq": "2 INVITE"}, body)
+        assert message.sdp_direction == direction
+
+
+def test_the_collector_can_require_the_pbx_s_hep_password() -> None:
+    from callsop.telephony.collector import Collector
+
+    events: list[CallEvent] = []
+    collector = Collector(events.append, auth_key=b"s3cret")
+    message = flows.request("INVITE", 1, sdp="sendrecv")
+    collector.feed(hep.encode(message, source=PHONE, destination=PROXY, captured_at=EPOCH))
+    collector.feed(
+        hep.encode(message, source=PHONE, destination=PROXY, captured_at=EPOCH, auth_key=b"guess")
+    )
+    assert events == [] and collector.counts["wrong password"] == 2
+    collector.feed(
+        hep.encode(message, source=PHONE, destination=PROXY, captured_at=EPOCH, auth_key=b"s3cret")
+    )
+    assert [e.kind for e in events] == ["offered"]

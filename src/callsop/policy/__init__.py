@@ -30,6 +30,7 @@ class Timing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     retry_after_min_s: float
     retry_after_max_s: float
     redial_within_s: float
+    dial_tries: int
     max_hold_s: float
     ask_before_hold_s: float
     ask_to_continue_after_s: float
@@ -221,6 +222,7 @@ def _check_values(parsed: PolicyData, source: str) -> None:
             "timing.retry_after_min_s: must be between 0 and timing.retry_after_max_s",
         ),
         (t.redial_within_s > 0, "timing.redial_within_s: must be above 0"),
+        (t.dial_tries >= 1, "timing.dial_tries: must be at least 1"),
         (t.max_hold_s > 0, "timing.max_hold_s: must be above 0"),
         (t.ask_before_hold_s >= 0, "timing.ask_before_hold_s: must be 0 or more"),
         (t.ask_to_continue_after_s > 0, "timing.ask_to_continue_after_s: must be above 0"),

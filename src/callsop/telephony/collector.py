@@ -8,6 +8,7 @@ that are not SIP and unknown methods are counted and dropped.
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections import Counter
 from collections.abc import Callable
 
@@ -20,8 +21,11 @@ EventSink = Callable[[CallEvent], None]
 
 
 class Collector(asyncio.DatagramProtocol):
-    def __init__(self, on_event: EventSink) -> None:
+    def __init__(self, on_event: EventSink, *, auth_key: bytes | None = None) -> None:
+        """With `auth_key`, only packets carrying that HEP password count
+        (Kamailio's siptrace `hep_auth_key`, heplify's -hp)."""
         self.on_event = on_event
+        self.auth_key = auth_key
         self.tracker = DialogTracker()
         self.counts: Counter[str] = Counter()
         self._swept_at = 0.0
@@ -36,6 +40,11 @@ class Collector(asyncio.DatagramProtocol):
             packet = hep.decode(data)
         except hep.HepError:
             self.counts["not HEP"] += 1
+            return
+        if self.auth_key is not None and not hmac.compare_digest(
+            packet.auth_key or b"", self.auth_key
+        ):
+            self.counts["wrong password"] += 1
             return
         if packet.protocol_type != hep.PROTOCOL_SIP:
             self.counts["not SIP"] += 1

@@ -79,7 +79,13 @@ class Dialer:
         self.account.create(account)
 
     def place(
-        self, number: str, *, ring_for_s: float, talk_for_s: float = 0.5, timeout_s: float = 60.0
+        self,
+        number: str,
+        *,
+        ring_for_s: float,
+        talk_for_s: float = 0.5,
+        timeout_s: float = 60.0,
+        tries: int = 1,
     ) -> Attempt:
         call = _Call(self.account)
         started = time.time()
@@ -102,7 +108,9 @@ class Dialer:
                 ):
                     hung_up = True
                     call.hangup(pj.CallOpParam(True))
-            return Attempt(number, started, call.ended_at, _outcome(call, gave_up))
+            outcome = _outcome(call, gave_up)
+            status = call.status if outcome in ("busy", "failed") else None
+            return Attempt(number, started, call.ended_at, outcome, tries=tries, status=status)
         finally:
             del call
 

@@ -1,7 +1,8 @@
 """What the dialer does after each outgoing attempt, by the policy (§1.4).
 
-Nobody answers by the tenth ring: give up, and try again 3-5 minutes later.
-The line drops: dial again at once. Answered, or marked final: done.
+Nobody answers by the tenth ring: give up, and try again 3-5 minutes later,
+as many tries as the policy says. The line drops: dial again at once.
+Answered, marked final, or a number that does not exist: done.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class Attempt:
     ended_at: float
     outcome: Outcome
     final: bool = False  # staff marked it as not to be tried again
+    tries: int = 1  # this attempt's place among the tries of one contact
+    status: int | None = None  # the SIP status it ended with, when it failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,11 @@ class Dial:
     number: str
     at: float  # when to dial
     reason: Literal["retry", "redial"]
+    tries: int = 2  # the place of the attempt it starts
+
+
+# Statuses that say the number itself is wrong: trying again will not help.
+WRONG_NUMBER = frozenset({404, 484, 604})
 
 
 def ring_for_s(policy: Policy) -> float:
@@ -38,10 +46,12 @@ def ring_for_s(policy: Policy) -> float:
 
 def next_dial(attempt: Attempt, policy: Policy) -> Dial | None:
     """The dial that should follow `attempt`, or None when it is done."""
-    if attempt.outcome == "answered" or attempt.final:
+    if attempt.outcome == "answered" or attempt.final or attempt.status in WRONG_NUMBER:
         return None
     if attempt.outcome == "dropped":
-        return Dial(attempt.number, attempt.ended_at, "redial")
+        return Dial(attempt.number, attempt.ended_at, "redial", attempt.tries)
     timing = policy.timing
+    if attempt.tries >= timing.dial_tries:
+        return None  # the SOP's one retry is spent: staff decide what next
     wait = (timing.retry_after_min_s + timing.retry_after_max_s) / 2  # the middle of the window
-    return Dial(attempt.number, attempt.ended_at + wait, "retry")
+    return Dial(attempt.number, attempt.ended_at + wait, "retry", attempt.tries + 1)

@@ -38,6 +38,7 @@ class HepPacket:
     protocol_type: int  # 1 = SIP
     capture_id: int | None
     correlation_id: str | None
+    auth_key: bytes | None  # the sender's password chunk, when it sends one
     payload: bytes
 
 
@@ -102,6 +103,7 @@ def _packet(chunks: dict[int, bytes]) -> HepPacket:
         protocol_type=_uint(chunks, PROTOCOL_TYPE) or 0,
         capture_id=_uint(chunks, CAPTURE_ID),
         correlation_id=correlation.decode("utf-8", "replace") if correlation else None,
+        auth_key=chunks.get(AUTH_KEY),
         payload=chunks[PAYLOAD],
     )
 
@@ -114,6 +116,7 @@ def encode(
     captured_at: float,
     capture_id: int = 1,
     protocol_type: int = PROTOCOL_SIP,
+    auth_key: bytes | None = None,
 ) -> bytes:
     """A HEPv3 packet, as Kamailio's siptrace sends one: for replaying
     recorded traffic in tests and benchmarks."""
@@ -133,5 +136,7 @@ def encode(
         (CAPTURE_ID, capture_id.to_bytes(4, "big")),
         (PAYLOAD, payload),
     ]
+    if auth_key is not None:
+        parts.insert(-1, (AUTH_KEY, auth_key))
     body = b"".join(_CHUNK.pack(0, kind, _CHUNK.size + len(v)) + v for kind, v in parts)
     return _HEAD.pack(MAGIC, _HEAD.size + len(body)) + body

@@ -18,7 +18,8 @@ _USER = re.compile(r"(?:sips?|tel):([^@;>\s]+)", re.IGNORECASE)
 _CSEQ = re.compile(r"(\d{1,10})\s+([A-Za-z]+)")  # RFC 3261: a 32-bit number
 _CAUSE = re.compile(r"Q\.850\s*;[^,]*?cause\s*=\s*(\d{1,3})", re.IGNORECASE)
 _DIRECTION = re.compile(rb"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
-_NULL_ADDRESS = re.compile(rb"^c=IN IP4 0\.0\.0\.0\s*$", re.MULTILINE)
+_NULL_ADDRESS = re.compile(rb"^c=IN IP(?:4 0\.0\.0\.0|6 ::)\s*$", re.MULTILINE)
+_MEDIA = re.compile(rb"^m=", re.MULTILINE)
 
 
 class SipError(ValueError):
@@ -73,9 +74,11 @@ class SipMessage:
         (c=IN IP4 0.0.0.0) reads as inactive. None without SDP."""
         if not self.body:
             return None
-        if _NULL_ADDRESS.search(self.body):
+        session, *media = _MEDIA.split(self.body)
+        audio = next((m for m in media if m.startswith(b"audio")), b"")
+        if _NULL_ADDRESS.search(session + audio):
             return "inactive"
-        found = _DIRECTION.findall(self.body)
+        found = _DIRECTION.findall(audio) or _DIRECTION.findall(session)  # media level wins
         return found[-1].decode() if found else "sendrecv"
 
 
@@ -96,8 +99,8 @@ def parse(payload: bytes) -> SipMessage:
         head, separator, body = payload.partition(b"\n\n")
     try:
         text = head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SipError("the message head is not UTF-8") from exc
+    except UnicodeDecodeError:
+        text = head.decode("latin-1")  # an old phone's display name: the call still counts
     lines = text.replace("\r\n", "\n").split("\n")
     method: str | None = None
     status: int | None = None
