@@ -28,6 +28,29 @@ m=audio [media_port] RTP/AVP 0
 a={direction}"""
 
 
+def answer_with_sdp(
+    user: str, owner: str, version: str, direction: str, *, to_tag: str = "", route: bool = False
+) -> str:
+    """A phone's 200 OK carrying its SDP: the desk answering the call
+    (adding its tag and the proxy's Record-Route), or a party taking a
+    re-INVITE."""
+    record_route = "[last_Record-Route:]\n" if route else ""
+    return f"""
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]{to_tag}
+[last_Call-ID:]
+[last_CSeq:]
+{record_route}Contact: <sip:{user}@[local_ip]:[local_port]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+{sdp(owner, version, direction)}
+]]></send>"""
+
+
 def reply(status: str) -> str:
     """A phone's plain answer to the request it just took (200 OK, 202 Accepted)."""
     return f"""
@@ -39,6 +62,29 @@ SIP/2.0 {status}
 [last_Call-ID:]
 [last_CSeq:]
 Content-Length: 0
+]]></send>"""
+
+
+def desk_request(
+    method: str, cseq: int, headers: str = "", sdp_body: str = "", *, retrans: bool = True
+) -> str:
+    """A request the desk sends inside the call: re-INVITE, ACK, BYE, REFER."""
+    send = '<send retrans="500">' if retrans else "<send>"
+    body = (
+        f"Content-Type: application/sdp\nContent-Length: [len]\n\n{sdp_body}"
+        if sdp_body
+        else "Content-Length: 0"
+    )
+    return f"""
+  {send}<![CDATA[
+{method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
+To: <sip:0912345678@[remote_ip]>;[$caller_tag]
+Call-ID: [call_id]
+CSeq: {cseq} {method}
+{headers}Max-Forwards: 70
+{body}
 ]]></send>"""
 
 
@@ -75,13 +121,11 @@ Content-Length: 0
   <recv response="200" />"""
 )
 
-CUSTOMER_WAITS_FOR_BYE = (
-    ACK_AND_ROUTES
-    + """
-  <recv request="BYE" />
-"""
-    + reply("200 OK")
-)
+# Either phone, when the other side hangs up.
+TAKES_BYE = """
+  <recv request="BYE" />""" + reply("200 OK")
+
+CUSTOMER_WAITS_FOR_BYE = ACK_AND_ROUTES + TAKES_BYE
 
 CUSTOMER_GIVES_UP = """
   <pause milliseconds="{give_up_ms}" />
@@ -109,48 +153,22 @@ Content-Length: 0
 ]]></send>"""
 
 DESK_ANSWERS = (
-    """<pause milliseconds="{ring_ms}" />
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-[last_CSeq:]
-[last_Record-Route:]
-Contact: <sip:201@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-"""
-    + sdp("desk", "1", "sendrecv")
+    """<pause milliseconds="{ring_ms}" />"""
+    + answer_with_sdp(
+        "201", "desk", "1", "sendrecv", to_tag=";tag=[pid]SIPpTag01[call_number]", route=True
+    )
     + """
-]]></send>
   <recv request="ACK" />"""
 )
 
-DESK_WAITS_FOR_BYE = (
-    DESK_ANSWERS
-    + """
-  <recv request="BYE" />
-"""
-    + reply("200 OK")
-)
+DESK_WAITS_FOR_BYE = DESK_ANSWERS + TAKES_BYE
 
 DESK_HANGS_UP = (
     DESK_ANSWERS
     + """
-  <pause milliseconds="{talk_ms}" />
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;[$caller_tag]
-Call-ID: [call_id]
-CSeq: 1 BYE
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
+  <pause milliseconds="{talk_ms}" />"""
+    + desk_request("BYE", 1)
+    + """
   <recv response="200" />"""
 )
 
@@ -346,48 +364,22 @@ def stop(lab: Lab) -> None:
 
 def _desk_reinvite(cseq: int, direction: str) -> str:
     """The desk re-INVITEs the customer: sendonly holds, sendrecv resumes."""
-    return f"""
-  <send retrans="500"><![CDATA[
-INVITE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;[$caller_tag]
-Call-ID: [call_id]
-CSeq: {cseq} INVITE
-Contact: <sip:201@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-{sdp("desk", str(cseq), direction)}
-]]></send>
+    contact = "Contact: <sip:201@[local_ip]:[local_port]>\n"
+    return (
+        desk_request("INVITE", cseq, contact, sdp("desk", str(cseq), direction))
+        + """
   <recv response="100" optional="true" />
-  <recv response="200" />
-  <send><![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;[$caller_tag]
-Call-ID: [call_id]
-CSeq: {cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-]]></send>"""
+  <recv response="200" />"""
+        + desk_request("ACK", cseq, retrans=False)
+    )
 
 
 def _desk_bye(reason: str = "") -> str:
-    return f"""
-  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;[$caller_tag]
-Call-ID: [call_id]
-CSeq: 4 BYE
-{reason}Max-Forwards: 70
-Content-Length: 0
-]]></send>
+    return (
+        desk_request("BYE", 4, reason)
+        + """
   <recv response="200" />"""
+    )
 
 
 # The desk answers, holds after {before_hold_ms}, resumes after {hold_ms},
@@ -415,51 +407,25 @@ DESK_LINE_DROPS = (
 
 _CUSTOMER_TAKES_REINVITE = (
     """
-  <recv request="INVITE" />
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Contact: <sip:0912345678@[local_ip]:[local_port]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-"""
-    + sdp("customer", "2", "recvonly")
+  <recv request="INVITE" />"""
+    + answer_with_sdp("0912345678", "customer", "2", "recvonly")
     + """
-]]></send>
   <recv request="ACK" />"""
 )
 
 # The customer is held and resumed, then waits for the desk to hang up.
-CUSTOMER_IS_HELD = (
-    ACK_AND_ROUTES
-    + _CUSTOMER_TAKES_REINVITE
-    + _CUSTOMER_TAKES_REINVITE
-    + CUSTOMER_WAITS_FOR_BYE.removeprefix(ACK_AND_ROUTES)
-)
+CUSTOMER_IS_HELD = ACK_AND_ROUTES + _CUSTOMER_TAKES_REINVITE + _CUSTOMER_TAKES_REINVITE + TAKES_BYE
 
 # The desk transfers the customer (a blind transfer, REFER) to extension 205,
 # then hangs up.
 DESK_TRANSFERS = (
     DESK_ANSWERS
     + """
-  <pause milliseconds="{talk_ms}" />
-  <send retrans="500"><![CDATA[
-REFER [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;[$caller_tag]
-Call-ID: [call_id]
-CSeq: 2 REFER
-Contact: <sip:201@[local_ip]:[local_port]>
-Refer-To: <sip:205@club.example>
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
+  <pause milliseconds="{talk_ms}" />"""
+    + desk_request(
+        "REFER", 2, "Contact: <sip:201@[local_ip]:[local_port]>\nRefer-To: <sip:205@club.example>\n"
+    )
+    + """
   <recv response="202" />"""
     + _desk_bye()
 )
@@ -470,5 +436,5 @@ CUSTOMER_IS_TRANSFERRED = (
   <recv request="REFER" />
 """
     + reply("202 Accepted")
-    + CUSTOMER_WAITS_FOR_BYE.removeprefix(ACK_AND_ROUTES)
+    + TAKES_BYE
 )

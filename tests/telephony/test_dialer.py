@@ -4,7 +4,6 @@ retries by the dial plan, and the engine judges both attempts."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ from callsop.telephony.dialogs import CallEvent
 from callsop.telephony.dialplan import next_dial, ring_for_s
 from tests.telephony import sip_lab
 from tests.telephony.sip_lab import Lab
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    running = sip_lab.start(tmp_path_factory.mktemp("dialer-lab"))
-    try:
-        yield running
-    finally:
-        sip_lab.stop(running)
 
 
 @pytest.fixture(scope="module")

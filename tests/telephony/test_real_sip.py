@@ -6,7 +6,6 @@ real cadence."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,15 +16,6 @@ from callsop.telephony.bridge import record_of
 from callsop.telephony.dialogs import CallEvent
 from tests.telephony import sip_lab
 from tests.telephony.sip_lab import Lab
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    running = sip_lab.start(tmp_path_factory.mktemp("sip-lab"))
-    try:
-        yield running
-    finally:
-        sip_lab.stop(running)
 
 
 @pytest.fixture(scope="module")
