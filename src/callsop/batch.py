@@ -216,31 +216,32 @@ def _worker(k: int, conn: Connection, done: Any, turn: Any, next_turn: Any) -> N
     gc.disable()  # see _no_gc_pauses; the worker exits when done
     try:
         items, sizes = _decode(shares[k])
-        records = [i.record for _, i in items if isinstance(i, Loaded)]
-        contacts = [c for c in (contact_of(n, r) for n, r in enumerate(records)) if c is not None]
+        records: list[CallRecord | None] = [i.record for _, i in items if isinstance(i, Loaded)]
         refusals = [(at, i) for at, i in items if isinstance(i, Refusal)]
-        conn.send((refusals, sizes, contacts, len(records)))
+        del items
+        contacts = [c for c in (contact_of(n, r) for n, r in enumerate(records) if r) if c]
+        count = len(records)
+        conn.send((refusals, sizes, contacts, count))
         history, first_index = conn.recv()
         reported = 0
 
-        def progress(count: int) -> None:
+        def progress(scored: int) -> None:
             nonlocal reported
-            if count - reported >= 50 or count == len(records):
+            if scored - reported >= 50 or scored == count:
                 with done.get_lock():
-                    done.value += count - reported
-                reported = count
+                    done.value += scored - reported
+                reported = scored
 
-        cards = score(
-            records, policy, now=now, history=history, first_index=first_index, on_progress=progress
+        # Lines are kept (fd None) until this worker's turn to write comes.
+        emitted = _score_in_chunks(
+            records, policy, now, history, first_index, as_json, None, progress
         )
         if as_json and fd is not None:
-            lines = [_encode(c) for c in cards]
-            del cards
             turn.wait()
-            _write(fd, lines)
+            _write(fd, emitted)  # type: ignore[arg-type]
             conn.send([])
         else:
-            conn.send([_encode(c) for c in cards] if as_json else cards)
+            conn.send(emitted)
     except BrokenPipeError:  # the reader of the output went away (… | head)
         conn.send(_BROKEN_PIPE)
     except BaseException:  # the parent re-raises it with the worker's traceback

@@ -94,6 +94,7 @@ class Phrase:
     anchor: int
 
 
+@lru_cache(maxsize=4096)  # a policy's phrases are compiled to check it, then to use it
 def compile_phrase(text: str) -> tuple[Phrase, ...]:
     """The phrase in every script form; leading and trailing gaps are dropped.
     A gap is written … (or ..., as a keyboard types it)."""

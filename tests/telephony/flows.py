@@ -54,6 +54,10 @@ IN_DIALOG_FROM_CUSTOMER = {"from_": f"{CUSTOMER};tag=cust1", "to": f"{DESK};tag=
 IN_DIALOG_FROM_DESK = {"from_": f"{DESK};tag=desk9", "to": f"{CUSTOMER};tag=cust1"}
 
 
+# The events answered_call() gives, in order.
+ANSWERED_CALL_EVENTS = ["offered", "ringing", "answered", "hold", "resume", "hangup"]
+
+
 def answered_call() -> list[tuple[float, bytes]]:
     """Ring at 0.1 s, answer at 7.5 s, the desk holds at 20 s and resumes at
     54 s, the customer hangs up at 80 s."""

@@ -190,6 +190,14 @@ Content-Length: 0
 )
 
 
+def _sipp(scenario: Path, port: int, timeout: float, *target: str) -> list[str]:
+    """A SIPp phone on `port` (media two above) playing `scenario` once."""
+    return [
+        "sipp", "-sf", str(scenario), *target, "-p", str(port), "-mp", str(port + 2),
+        "-i", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", f"{timeout:g}s", "-timeout_error",
+    ]  # fmt: skip
+
+
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
     for s in sockets:
@@ -213,47 +221,11 @@ class Lab:
         self, customer: str, desk: str, timeout: float = 30.0, **timing: int
     ) -> list[dict[str, Any]]:
         """One call between the two phones; the collector's events for it."""
+        desk_run = self.phone(desk, timeout, **timing)
         customer_xml = self._scenario("customer", customer.format(**timing))
-        desk_xml = self._scenario("desk", desk.format(**timing))
-        common = [
-            "-i",
-            "127.0.0.1",
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            f"{timeout:g}s",
-            "-timeout_error",
-        ]
-        desk_run = subprocess.Popen(
-            [
-                "sipp",
-                "-sf",
-                str(desk_xml),
-                "-p",
-                str(self.desk_port),
-                "-mp",
-                str(self.desk_port + 2),
-                *common,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=self.folder,
-        )
-        time.sleep(0.3)  # the desk phone is up before the customer dials
+        command = _sipp(customer_xml, self.customer_port, timeout, f"127.0.0.1:{self.proxy_port}")
         customer_run = subprocess.run(
-            [
-                "sipp",
-                "-sf",
-                str(customer_xml),
-                f"127.0.0.1:{self.proxy_port}",
-                "-p",
-                str(self.customer_port),
-                "-mp",
-                str(self.customer_port + 2),
-                *common,
-            ],
+            command,
             capture_output=True,
             text=True,
             cwd=self.folder,
@@ -269,27 +241,14 @@ class Lab:
 
     def phone(self, scenario: str, timeout: float = 30.0, **timing: int) -> subprocess.Popen[str]:
         """A SIPp phone behind the PBX (where it sends every new call) that
-        plays `scenario` once, for a call our own dialer places."""
+        plays `scenario` once: the desk, or whoever our own dialer calls."""
         path = self._scenario("desk", scenario.format(**timing))
-        command = [
-            "sipp",
-            "-sf",
-            str(path),
-            "-p",
-            str(self.desk_port),
-            "-mp",
-            str(self.desk_port + 2),
-            "-i",
-            "127.0.0.1",
-            "-m",
-            "1",
-            "-nostdin",
-            "-timeout",
-            f"{timeout:g}s",
-            "-timeout_error",
-        ]
         phone = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=self.folder
+            _sipp(path, self.desk_port, timeout),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=self.folder,
         )
         time.sleep(0.3)  # up before the call comes
         return phone

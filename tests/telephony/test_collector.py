@@ -38,14 +38,7 @@ def test_bad_datagrams_are_counted_and_the_call_still_comes_through() -> None:
     ]
     for datagram in [*bad, *good]:
         collector.feed(datagram)
-    assert [e.kind for e in events] == [
-        "offered",
-        "ringing",
-        "answered",
-        "hold",
-        "resume",
-        "hangup",
-    ]
+    assert [e.kind for e in events] == flows.ANSWERED_CALL_EVENTS
     assert collector.counts["not HEP"] == 3
     assert collector.counts["bad SIP"] == 1
     assert collector.counts["not SIP"] == 1
@@ -75,14 +68,7 @@ def test_the_command_hears_a_call_on_udp_and_prints_its_events() -> None:
     finally:
         server.send_signal(signal.SIGTERM)
         _, errors = server.communicate(timeout=10)
-    assert [line["kind"] for line in lines] == [
-        "offered",
-        "ringing",
-        "answered",
-        "hold",
-        "resume",
-        "hangup",
-    ]
+    assert [line["kind"] for line in lines] == flows.ANSWERED_CALL_EVENTS
     assert lines[-1]["by"] == "caller" and lines[0]["caller"] == "0912345678"
     assert all(line["emitted_at"] - now < 5 for line in lines)
     assert server.returncode == 0

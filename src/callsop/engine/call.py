@@ -3,8 +3,6 @@ the compiled policy, and the rest of the batch."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,11 +27,6 @@ DIRECT_LISTS = (
     "refuse",
     "club_names",
 )
-
-
-def _alternatives(words: Iterable[str]) -> str:
-    forms = {form for word in words for form in script_forms(word)}
-    return "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
 
 
 # Phrase lists nearly every answered call needs (and every polite:… list):

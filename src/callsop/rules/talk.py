@@ -18,7 +18,8 @@ from callsop.text import SEP, Hit, digit_spans, script_forms, spoken_digits, to_
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
 _WEEKDAY = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
-_CN_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "兩": 2, "两": 2}
+_CN_NUMERAL = "零一二三四五六七八九"
+_CN_VALUE = {c: i for i, c in enumerate(_CN_NUMERAL)} | {"〇": 0, "兩": 2, "两": 2}
 
 
 def _number(text: str) -> int | None:
@@ -200,9 +201,6 @@ def _key(digits: str) -> str:
     """Numbers compare without a country code or trunk 0 (+886 912… = 0912…);
     a number of zeros alone stays as it is."""
     return normalise_phone(digits) or digits
-
-
-_CN_NUMERAL = "零一二三四五六七八九"
 
 
 def _chinese(value: int) -> str:
