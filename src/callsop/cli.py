@@ -79,7 +79,50 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="where to listen (default 127.0.0.1:9060; port 0 picks one)",
     )
+    for name, text in (
+        ("serve", "serve the desk web app (migrates first); needs CALLSOP_SECRET_KEY"),
+        ("demo", "load the demo chain into an empty database and serve the desk"),
+    ):
+        web = commands.add_parser(name, help=text, description=text)
+        web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        web.add_argument("--no-serve", action="store_true", help="prepare the database and stop")
+    manage = commands.add_parser(
+        "manage",
+        help="the desk's administration commands (Django's manage.py), e.g. createsuperuser",
+        add_help=False,
+    )
+    manage.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _web(args: argparse.Namespace) -> int:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from callsop.desk import server
+
+    try:
+        server.setup(demo=args.command == "demo")
+    except ImproperlyConfigured as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    server.migrate()
+    if args.command == "demo":
+        server.load_demo_once()
+        server.print_logins()
+    if not args.no_serve:
+        server.serve(args.host, args.port)
+    return EXIT_OK
+
+
+def _manage(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callsop.desk.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["callsop manage", *args.args])
+    return EXIT_OK
 
 
 def _error(message: str) -> None:
@@ -95,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules(args)
         if args.command == "telephony":
             return _telephony(args)
+        if args.command in ("serve", "demo"):
+            return _web(args)
+        if args.command == "manage":
+            return _manage(args)
         sys.stdout.write(default_policy_text())
         return EXIT_OK
     except PolicyError as exc:

@@ -278,10 +278,21 @@ def load_policy(path: str | Path | None) -> Policy:
         raise PolicyError(f"{name}: cannot read: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise PolicyError(f"{name}: not UTF-8 text") from exc
+    return parse_policy(text, name)
+
+
+def parse_policy(text: str, name: str) -> Policy:
+    """The default with the overrides in `text` (TOML) merged over it; `name`
+    says where the text came from in every error."""
     try:
         override = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{name}: not valid TOML: {exc}") from exc
+    return merge_policy(override, name)
+
+
+def merge_policy(override: Mapping[str, Any], name: str) -> Policy:
+    """The default with `override` (parsed TOML) merged over it, key by key."""
     try:
         merged = _merge(_default_data(), override, "")
     except PolicyError as exc:

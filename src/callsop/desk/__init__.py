@@ -1,0 +1,1 @@
+"""The desk: the web app clerks and managers use (Django, server-rendered, HTMX)."""

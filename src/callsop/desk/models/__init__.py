@@ -1,0 +1,24 @@
+"""The desk's tables. The engine's call record is rebuilt from them (`services.record`)."""
+
+from callsop.desk.models.calls import Call, CallEvent
+from callsop.desk.models.inbox import Complaint, Escalation, Memo, Task
+from callsop.desk.models.knowledge import KnowledgeItem
+from callsop.desk.models.people import Chain, Club, Staff
+from callsop.desk.models.scoring import DailyStat, Dispute, RuleDaily, Scorecard
+
+__all__ = [
+    "Call",
+    "CallEvent",
+    "Chain",
+    "Club",
+    "Complaint",
+    "DailyStat",
+    "Dispute",
+    "Escalation",
+    "KnowledgeItem",
+    "Memo",
+    "RuleDaily",
+    "Scorecard",
+    "Staff",
+    "Task",
+]

@@ -1,0 +1,236 @@
+"""Reads the pages need, each scoped to clubs the viewer may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
+
+from callsop.desk.models import (
+    Call,
+    Complaint,
+    DailyStat,
+    Dispute,
+    Escalation,
+    KnowledgeItem,
+    Memo,
+    RuleDaily,
+    Staff,
+    Task,
+)
+
+OVERDUE_AFTER = timedelta(minutes=10)
+RINGING_FOR_AT_MOST = timedelta(minutes=5)
+
+
+def ringing_calls(staff: Staff, now: datetime) -> QuerySet[Call]:
+    """Incoming calls ringing at the clerk's club, not yet answered."""
+    return Call.objects.filter(
+        club_id=staff.club_id,
+        direction="inbound",
+        state=Call.State.RINGING,
+        started_at__gte=now - RINGING_FOR_AT_MOST,
+    ).order_by("started_at")
+
+
+def my_live_calls(staff: Staff) -> QuerySet[Call]:
+    return Call.objects.filter(
+        clerk=staff,
+        state__in=[Call.State.PLANNING, Call.State.TALKING, Call.State.HELD, Call.State.RINGING],
+    ).order_by("-started_at")
+
+
+def colleagues(staff: Staff) -> QuerySet[Staff]:
+    return Staff.objects.filter(club_id=staff.club_id).exclude(pk=staff.pk).order_by("name")
+
+
+def past_calls(staff: Staff, phone_key: str, *, exclude: int | None = None) -> QuerySet[Call]:
+    """Earlier calls with this number at the club, newest first."""
+    qs = Call.objects.filter(
+        club_id=staff.club_id, phone_key=phone_key, state=Call.State.ENDED
+    ).exclude(pk=exclude)
+    return qs.select_related("clerk").order_by("-started_at")[:5]  # type: ignore[return-value]
+
+
+@dataclass
+class Inbox:
+    memos: list[Memo]
+    tasks_due: list[Task]
+    tasks_overdue: list[Task]
+    tasks_later: list[Task]
+    complaints: list[Complaint]
+    escalations: list[Escalation]
+    disputes: list[Dispute]
+
+    @property
+    def count(self) -> int:
+        return len(self.memos) + len(self.tasks_due) + len(self.tasks_overdue)
+
+
+def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
+    memos = list(
+        Memo.objects.filter(for_staff=staff, called_back_at__isnull=True).select_related(
+            "taken_by"
+        )
+    )
+    tasks = Task.objects.filter(club_id=staff.club_id, done_at__isnull=True).filter(
+        Q(assignee=staff) | Q(assignee__isnull=True)
+    )
+    if staff.is_manager:
+        tasks = Task.objects.filter(club_id=staff.club_id, done_at__isnull=True)
+    tasks = tasks.select_related("assignee").order_by("due")
+    due, overdue, later = [], [], []
+    for task in tasks:
+        if task.due > now:
+            later.append(task)
+        elif task.due < now - OVERDUE_AFTER:
+            overdue.append(task)
+        else:
+            due.append(task)
+    midnight = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tz)
+    complaints = list(
+        Complaint.objects.filter(club_id=staff.club_id)
+        .filter(Q(logged_at__gte=midnight) | ~Q(state=Complaint.State.CLOSED))
+        .select_related("call", "logged_by")
+    )
+    escalations = (
+        list(
+            Escalation.objects.filter(to=staff, seen_at__isnull=True).select_related(
+                "call", "call__clerk"
+            )
+        )
+        if staff.is_manager
+        else []
+    )
+    disputes = (
+        list(
+            Dispute.objects.filter(
+                call__club_id=staff.club_id, state=Dispute.State.OPEN
+            ).select_related("call", "raised_by")
+        )
+        if staff.is_manager
+        else list(Dispute.objects.filter(raised_by=staff).select_related("call")[:20])
+    )
+    return Inbox(memos, due, overdue, later, complaints, escalations, disputes)
+
+
+def knowledge_search(
+    staff: Staff, query: str, *, kind: str = "", limit: int = 30
+) -> QuerySet[KnowledgeItem]:
+    """Items of the viewer's club and the chain's HQ, matching every word of `query`.
+
+    Chinese has no spaces, so words are matched as substrings: SQLite's FTS5
+    trigram index and PostgreSQL's pg_trgm index serve words of three or more
+    characters; shorter ones fall back to a plain substring test."""
+    qs = KnowledgeItem.objects.filter(chain_id=staff.chain_id)
+    if staff.role != Staff.Role.HQ:
+        qs = qs.filter(Q(club_id=staff.club_id) | Q(club__isnull=True))
+    if kind:
+        qs = qs.filter(kind=kind)
+    for term in query.split()[:6]:
+        if len(term) >= 3 and connection.vendor == "sqlite":
+            phrase = '"' + term.replace('"', '""') + '"'
+            qs = qs.filter(
+                id__in=RawSQL("SELECT rowid FROM desk_knowledge_fts WHERE desk_knowledge_fts MATCH %s", [phrase])
+            )
+        elif len(term) >= 3 and connection.vendor == "postgresql":
+            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            qs = qs.filter(
+                id__in=RawSQL(
+                    "SELECT id FROM desk_knowledgeitem WHERE (title || ' ' || body) ILIKE %s",
+                    [like],
+                )
+            )
+        else:
+            qs = qs.filter(Q(title__icontains=term) | Q(body__icontains=term))
+    return qs.select_related("club")[:limit]  # type: ignore[return-value]
+
+
+@dataclass
+class Dashboard:
+    days: list[dict[str, Any]]
+    clerks: list[dict[str, Any]]
+    rules: list[dict[str, Any]]
+    totals: dict[str, Any]
+    overdue_tasks: int
+    open_complaints: int
+    open_disputes: int
+
+
+def _rate(part: int | None, whole: int | None) -> float | None:
+    return round(100 * (part or 0) / whole, 1) if whole else None
+
+
+_SUMS = {
+    "calls": Sum("calls"),
+    "inbound": Sum("inbound"),
+    "answered": Sum("answered"),
+    "within_rings": Sum("within_rings"),
+    "holds": Sum("holds"),
+    "hold_s": Sum("hold_s"),
+    "long_holds": Sum("long_holds"),
+    "scored": Sum("scored"),
+    "score_sum": Sum("score_sum"),
+}
+
+
+def _derived(row: dict[str, Any]) -> dict[str, Any]:
+    # Answered within the policy's rings, as a share of all incoming calls
+    # (one never answered counts against it).
+    row["answer_rate"] = _rate(row.get("within_rings"), row.get("inbound"))
+    row["avg_score"] = round(row["score_sum"] / row["scored"], 1) if row.get("scored") else None
+    row["avg_hold_s"] = round(row["hold_s"] / row["holds"], 1) if row.get("holds") else None
+    return row
+
+
+def dashboard(
+    club_ids: list[int], start: date, end: date, clerk_id: int | None, now: datetime
+) -> Dashboard:
+    """Everything the manager's dashboard shows, from the daily roll-ups:
+    a handful of grouped queries whatever the number of calls."""
+    stats = DailyStat.objects.filter(club_id__in=club_ids, day__gte=start, day__lte=end)
+    rules = RuleDaily.objects.filter(club_id__in=club_ids, day__gte=start, day__lte=end)
+    if clerk_id is not None:
+        stats, rules = stats.filter(clerk_id=clerk_id), rules.filter(clerk_id=clerk_id)
+    days = [_derived(row) for row in stats.values("day").annotate(**_SUMS).order_by("day")]
+    clerk_rows = [
+        _derived(row)
+        for row in stats.values("clerk_id", "clerk__name")
+        .annotate(**_SUMS)
+        .order_by("clerk__name")
+    ]
+    totals = _derived(stats.aggregate(**_SUMS))
+    rule_rows = [
+        {**row, "share": _rate(row["passed"], (row["passed"] or 0) + (row["failed"] or 0))}
+        for row in rules.values("rule")
+        .annotate(passed=Sum("passed"), failed=Sum("failed"))
+        .order_by("rule")
+    ]
+    overdue = Task.objects.filter(
+        club_id__in=club_ids,
+        done_at__isnull=True,
+        kind__in=[Task.Kind.CALLBACK, Task.Kind.RETRY],
+        due__lt=now - OVERDUE_AFTER,
+    )
+    if clerk_id is not None:
+        overdue = overdue.filter(assignee_id=clerk_id)
+    counts = Complaint.objects.filter(club_id__in=club_ids).aggregate(
+        open=Count("pk", filter=~Q(state=Complaint.State.CLOSED))
+    )
+    disputes = Dispute.objects.filter(
+        call__club_id__in=club_ids, state=Dispute.State.OPEN
+    ).count()
+    return Dashboard(
+        days=days,
+        clerks=clerk_rows,
+        rules=rule_rows,
+        totals=totals,
+        overdue_tasks=overdue.count(),
+        open_complaints=counts["open"],
+        open_disputes=disputes,
+    )

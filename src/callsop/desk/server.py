@@ -1,0 +1,81 @@
+"""`callsop serve` and `callsop demo`: migrate, (load the demo,) and serve the desk."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def _demo_secret_key() -> str:
+    """A key made once for this checkout's demo database, kept beside it."""
+    import secrets
+    from pathlib import Path
+
+    folder = Path(os.environ.get("CALLSOP_DATA_DIR", "var"))
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "demo-secret-key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()
+
+
+def setup(*, demo: bool) -> None:
+    if demo and not os.environ.get("CALLSOP_SECRET_KEY"):
+        os.environ["CALLSOP_SECRET_KEY"] = _demo_secret_key()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callsop.desk.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    from callsop.desk.settings import DEFAULT_SECRET_KEY
+
+    if not settings.DEBUG and settings.SECRET_KEY == DEFAULT_SECRET_KEY:
+        raise SystemExit("callsop: set CALLSOP_SECRET_KEY; the development key is refused outside debug")
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def serve(host: str, port: int, threads: int = 8) -> None:
+    import waitress
+
+    from callsop.desk.wsgi import application
+
+    sys.stderr.write(f"callsop desk: http://{host}:{port}/  (Ctrl-C stops)\n")
+    waitress.serve(application, host=host, port=port, threads=threads, ident="callsop")
+
+
+def load_demo_once() -> bool:
+    """Loads the demo chain into an empty database; False when one is there already."""
+    from callsop.desk.demo import load_demo
+    from callsop.desk.models import Chain
+
+    if Chain.objects.exists():
+        return False
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(f"\r載入示範通話 [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            if done == total:
+                sys.stderr.write("\n")
+
+    load_demo(on_progress=progress)
+    return True
+
+
+def print_logins() -> None:
+    from callsop.desk.demo import PASSWORD, PEOPLE
+
+    roles = {"clerk": "櫃檯", "manager": "館長", "hq": "總部"}
+    clubs = {"xinyi": "信義會館", "banqiao": "板橋會館", None: "總部"}
+    sys.stdout.write(f"\n示範帳號（密碼一律 {PASSWORD}）：\n")
+    for username, club, role, name, *_ in PEOPLE:
+        sys.stdout.write(f"  {username:<12} {clubs[club]} {roles[role]} {name}\n")
+    sys.stdout.write("\n")

@@ -1,0 +1,108 @@
+"""Working the inbox: memos, tasks, complaints, and where people are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from callsop.desk.models import Call, Complaint, Escalation, KnowledgeItem, Memo, Staff, Task
+from callsop.desk.services.errors import ActionError
+
+
+def _now(now: datetime | None) -> datetime:
+    return now if now is not None else timezone.now()
+
+
+@transaction.atomic(durable=True)
+def memo_acknowledge(*, memo: Memo, staff: Staff, now: datetime | None = None) -> Memo:
+    if memo.for_staff_id != staff.pk:
+        raise ActionError("這則留言不是給您的。")
+    if memo.acknowledged_at is None:
+        memo.acknowledged_at = _now(now)
+        memo.save(update_fields=["acknowledged_at"])
+    return memo
+
+
+@transaction.atomic(durable=True)
+def memo_called_back(*, memo: Memo, staff: Staff, now: datetime | None = None) -> Memo:
+    if memo.for_staff_id != staff.pk:
+        raise ActionError("這則留言不是給您的。")
+    at = _now(now)
+    memo.acknowledged_at = memo.acknowledged_at or at
+    memo.called_back_at = memo.called_back_at or at
+    memo.save(update_fields=["acknowledged_at", "called_back_at"])
+    return memo
+
+
+@transaction.atomic(durable=True)
+def task_done(*, task: Task, call: Call | None = None, now: datetime | None = None) -> Task:
+    """Marks a task done; `call` is the call that did it (a retry, a callback)."""
+    if task.done_at is None:
+        task.done_at = _now(now)
+        task.done_call = call
+        task.save(update_fields=["done_at", "done_call"])
+    return task
+
+
+@transaction.atomic(durable=True)
+def escalation_seen(*, escalation: Escalation, staff: Staff, now: datetime | None = None) -> None:
+    if escalation.to_id != staff.pk:
+        raise ActionError("這件通報不是給您的。")
+    if escalation.seen_at is None:
+        escalation.seen_at = _now(now)
+        escalation.save(update_fields=["seen_at"])
+
+
+@transaction.atomic(durable=True)
+def complaint_follow_up(
+    *, complaint: Complaint, state: str, follow_up: str, now: datetime | None = None
+) -> Complaint:
+    if state not in Complaint.State.values:
+        raise ActionError("未知的處理狀態。", field="state")
+    follow_up = follow_up.strip()
+    if state == Complaint.State.CLOSED and not follow_up:
+        raise ActionError("結案前請寫下處理經過。", field="follow_up")
+    complaint.state = state
+    complaint.follow_up = follow_up
+    complaint.closed_at = _now(now) if state == Complaint.State.CLOSED else None
+    complaint.save(update_fields=["state", "follow_up", "closed_at"])
+    return complaint
+
+
+@transaction.atomic(durable=True)
+def presence_set(*, staff: Staff, presence: str, note: str = "") -> Staff:
+    if presence not in Staff.Presence.values:
+        raise ActionError("未知的狀態。", field="presence")
+    staff.presence = presence
+    staff.presence_note = note.strip()[:100]
+    staff.save(update_fields=["presence", "presence_note"])
+    return staff
+
+
+@transaction.atomic(durable=True)
+def knowledge_save(
+    *,
+    staff: Staff,
+    kind: str,
+    title: str,
+    body: str,
+    item: KnowledgeItem | None = None,
+    now: datetime | None = None,
+) -> KnowledgeItem:
+    """A manager writes for their club; HQ writes announcements for every club."""
+    if not staff.is_manager:
+        raise ActionError("只有館長或總部可以編輯資料。")
+    if kind not in KnowledgeItem.Kind.values:
+        raise ActionError("請選擇類別。", field="kind")
+    if not title.strip():
+        raise ActionError("請填寫標題。", field="title")
+    if not body.strip():
+        raise ActionError("請填寫內容。", field="body")
+    if item is None:
+        item = KnowledgeItem(chain_id=staff.chain_id, club=staff.club)
+    item.kind, item.title, item.body = kind, title.strip(), body.strip()
+    item.updated_at = _now(now)
+    item.save()
+    return item

@@ -1,0 +1,224 @@
+"""Scoring a finished call with its club's policy, and keeping the roll-ups true."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from callsop.desk.models import Call, DailyStat, Dispute, RuleDaily, Scorecard, Staff
+from callsop.desk.services.errors import ActionError
+from callsop.desk.services.policy import policy_of
+from callsop.desk.services.record import record_of
+from callsop.engine.scoring import score
+from callsop.policy import Policy
+
+HISTORY_WINDOW = timedelta(days=1)
+_STAT_FIELDS = (
+    "calls",
+    "inbound",
+    "answered",
+    "within_rings",
+    "holds",
+    "hold_s",
+    "long_holds",
+    "scored",
+    "score_sum",
+)
+
+
+def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
+    """Scores `call` (ended) with the calls to the same number around it, so
+    retries and redials count; the neighbours are rescored too. Runs inside
+    the caller's transaction."""
+    at = now or timezone.now()
+    policy = policy_of(call.club)
+    batch = [call]
+    if call.phone_key:
+        batch = list(
+            Call.objects.filter(
+                club_id=call.club_id,
+                phone_key=call.phone_key,
+                state=Call.State.ENDED,
+                started_at__gte=call.started_at - HISTORY_WINDOW,
+                started_at__lte=call.started_at + HISTORY_WINDOW,
+            )
+            .select_related("club", "clerk")
+            .order_by("started_at", "pk")
+        )
+        if call not in batch:
+            batch.append(call)
+            batch.sort(key=lambda c: (c.started_at, c.pk))
+    records = [record_of(c) for c in batch]
+    cards = score(records, policy, now=at.timestamp())
+    mine = None
+    for member, card in zip(batch, cards, strict=True):
+        findings = msgspec.to_builtins(card.findings)
+        saved = _save(member, card.score, findings, policy, at)
+        if member.pk == call.pk:
+            mine = saved
+    assert mine is not None
+    return mine
+
+
+def _local_day(call: Call, policy: Policy) -> Any:
+    return call.started_at.astimezone(policy.tz).date()
+
+
+def _contribution(call: Call, score_: float | None, findings: list[dict[str, Any]], policy: Policy) -> dict[str, Any]:
+    answered = call.answered_at is not None
+    max_hold = policy.timing.max_hold_s
+    holds = _hold_lengths(call)
+    return {
+        "calls": 1,
+        "inbound": int(call.direction == "inbound"),
+        "answered": int(answered),
+        "within_rings": int(
+            call.direction == "inbound"
+            and answered
+            and (call.rings or 0) <= policy.timing.answer_within_rings
+        ),
+        "holds": len(holds),
+        "hold_s": round(sum(holds), 1),
+        "long_holds": sum(1 for h in holds if h > max_hold),
+        "scored": int(score_ is not None),
+        "score_sum": score_ or 0.0,
+        "rules": {
+            f["rule"]: [int(f["verdict"] == "pass"), int(f["verdict"] == "fail")]
+            for f in findings
+            if f["verdict"] != "na"
+        },
+    }
+
+
+def _hold_lengths(call: Call) -> list[float]:
+    lengths, held = [], None
+    for e in call.events.all():
+        if e.type == "hold":
+            held = e.at
+        elif e.type == "resume" and held is not None:
+            lengths.append((e.at - held).total_seconds())
+            held = None
+    return lengths
+
+
+def _save(
+    call: Call, score_: float | None, findings: list[dict[str, Any]], policy: Policy, at: datetime
+) -> Scorecard:
+    card = Scorecard.objects.select_for_update().filter(call=call).first()
+    overturned = set(
+        Dispute.objects.filter(call=call, state=Dispute.State.OVERTURNED).values_list(
+            "rule", flat=True
+        )
+    )
+    if overturned:
+        findings, score_ = _overturn(findings, overturned, policy)
+    if card is not None:
+        _count(call.club_id, card.counted_day, card.counted_clerk_id, card.counted, -1)
+    else:
+        card = Scorecard(call=call)
+    contribution = _contribution(call, score_, findings, policy)
+    day, clerk_id = _local_day(call, policy), call.clerk_id
+    _count(call.club_id, day, clerk_id, contribution, +1)
+    card.score = score_
+    card.findings = findings
+    card.scored_at = at
+    card.counted_day = day
+    card.counted_clerk_id = clerk_id
+    card.counted = contribution
+    card.save()
+    return card
+
+
+def _overturn(
+    findings: list[dict[str, Any]], rules: set[str], policy: Policy
+) -> tuple[list[dict[str, Any]], float | None]:
+    """A verdict the manager overturned counts as passed; the score follows."""
+    out, earned, possible = [], 0.0, 0.0
+    for f in findings:
+        if f["rule"] in rules and f["verdict"] == "fail":
+            f = {**f, "verdict": "pass", "overturned": True}
+        if f["verdict"] != "na":
+            weight = policy.weight(f["rule"])
+            possible += weight
+            earned += weight if f["verdict"] == "pass" else 0.0
+        out.append(f)
+    return out, (round(100 * earned / possible, 1) if possible else None)
+
+
+def _count(club_id: int, day: Any, clerk_id: int | None, contribution: dict[str, Any] | None, sign: int) -> None:
+    if day is None or not contribution:
+        return
+    stat, _ = DailyStat.objects.select_for_update().get_or_create(
+        club_id=club_id, day=day, clerk_id=clerk_id
+    )
+    for name in _STAT_FIELDS:
+        setattr(stat, name, getattr(stat, name) + sign * contribution.get(name, 0))
+    stat.save()
+    rules: dict[str, list[int]] = contribution.get("rules", {})
+    existing = {
+        r.rule: r
+        for r in RuleDaily.objects.filter(
+            Q(club_id=club_id, day=day) & (Q(clerk_id=clerk_id) if clerk_id else Q(clerk__isnull=True)),
+            rule__in=list(rules),
+        )
+    }
+    new, changed = [], []
+    for rule, (passed, failed) in rules.items():
+        row = existing.get(rule)
+        if row is None:
+            new.append(RuleDaily(club_id=club_id, day=day, clerk_id=clerk_id, rule=rule, passed=sign * passed, failed=sign * failed))
+        else:
+            row.passed += sign * passed
+            row.failed += sign * failed
+            changed.append(row)
+    RuleDaily.objects.bulk_create(new)
+    RuleDaily.objects.bulk_update(changed, ["passed", "failed"])
+
+
+@transaction.atomic(durable=True)
+def dispute_raise(*, call: Call, clerk: Staff, rule: str, comment: str, now: datetime | None = None) -> Dispute:
+    """A clerk questions a verdict on their own call, with a comment."""
+    if call.clerk_id != clerk.pk:
+        raise ActionError("只能對自己接聽的通話提出申訴。")
+    comment = comment.strip()
+    if not comment:
+        raise ActionError("請寫下申訴的理由。", field="comment")
+    card = getattr(call, "scorecard", None)
+    finding = next((f for f in (card.findings if card else []) if f["rule"] == rule), None)
+    if finding is None or finding["verdict"] != "fail":
+        raise ActionError("只能對未通過的項目提出申訴。", field="rule")
+    if Dispute.objects.filter(call=call, rule=rule).exists():
+        raise ActionError("這個項目已經申訴過了。", field="rule")
+    return Dispute.objects.create(
+        call=call, rule=rule, raised_by=clerk, comment=comment, raised_at=now or timezone.now()
+    )
+
+
+@transaction.atomic(durable=True)
+def dispute_settle(
+    *, dispute: Dispute, manager: Staff, overturn: bool, answer: str, now: datetime | None = None
+) -> Dispute:
+    """The manager upholds or overturns the verdict; an overturned one counts as passed."""
+    if manager.role != Staff.Role.MANAGER or manager.club_id != dispute.call.club_id:
+        raise ActionError("只有本館館長可以裁決申訴。")
+    if dispute.state != Dispute.State.OPEN:
+        raise ActionError("這件申訴已經裁決過了。")
+    answer = answer.strip()
+    if not answer:
+        raise ActionError("請寫下裁決說明。", field="answer")
+    at = now or timezone.now()
+    dispute.state = Dispute.State.OVERTURNED if overturn else Dispute.State.UPHELD
+    dispute.settled_by = manager
+    dispute.settled_at = at
+    dispute.answer = answer
+    dispute.save()
+    if overturn:
+        card = Scorecard.objects.select_for_update().get(call=dispute.call)
+        policy = policy_of(dispute.call.club)
+        _save(dispute.call, card.score, list(card.findings), policy, card.scored_at)
+    return dispute

@@ -1,0 +1,207 @@
+"""The call screen: one page per call, its actions answered with the panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from callsop.desk import selectors
+from callsop.desk.models import Call, Staff
+from callsop.desk.services import calls as svc
+from callsop.desk.services import outbound as out
+from callsop.desk.services.access import call_for, colleague_for, require_club_staff
+from callsop.desk.services.errors import ActionError
+from callsop.desk.services.policy import policy_of
+from callsop.desk.views.common import hx_redirect, staff_view, tz_of
+from callsop.desk.views.scorecards import scorecard_page
+
+NOTE_LABELS = [
+    ("note_when", "何時 When"),
+    ("note_who", "何人 Who"),
+    ("note_where", "何地 Where"),
+    ("note_what", "何事 What"),
+    ("note_why", "為什麼 Why"),
+    ("note_how", "如何進行 How"),
+]
+
+
+def _local(value: str, staff: Staff) -> datetime:
+    parsed = parse_datetime(value or "")
+    if parsed is None:
+        raise ActionError("請選擇日期與時間。")
+    if timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, tz_of(staff))
+    return parsed
+
+
+def _flag(post: Any, name: str) -> bool:
+    return post.get(name) in ("on", "true", "1")
+
+
+# Each action: (the function, whether it ends the call on this screen).
+Action = Callable[[Staff, Call, Any], object]
+ACTIONS: dict[str, Action] = {
+    "answer": lambda s, c, p: svc.call_answer(call=c, clerk=s),
+    "hold": lambda s, c, p: svc.call_hold(call=c),
+    "resume": lambda s, c, p: svc.call_resume(call=c),
+    "end": lambda s, c, p: svc.call_end(call=c, by=p.get("by", "customer")),
+    "wrong-number": lambda s, c, p: svc.call_wrong_number(call=c),
+    "visitor": lambda s, c, p: svc.call_visitor_arrived(call=c, clerk=s),
+    "memo": lambda s, c, p: svc.memo_take(
+        call=c,
+        taken_by=s,
+        for_staff=colleague_for(s, p.get("for_staff")),
+        from_name=p.get("from_name", ""),
+        from_org=p.get("from_org", ""),
+        phone=p.get("phone", ""),
+        message=p.get("message", ""),
+        urgent=_flag(p, "urgent"),
+    ),
+    "transfer": lambda s, c, p: svc.call_transfer(
+        call=c, to=colleague_for(s, p.get("to")), summary=p.get("summary", "")
+    ),
+    "escalate": lambda s, c, p: svc.call_escalate(call=c, reason=p.get("reason", "")),
+    "complaint": lambda s, c, p: svc.complaint_log(
+        call=c, clerk=s, summary=p.get("summary", "")
+    ),
+    "dial": lambda s, c, p: out.outbound_dial(call=c),
+    "connected": lambda s, c, p: out.outbound_answered(call=c),
+    "no-answer": lambda s, c, p: out.outbound_no_answer(call=c),
+    "dropped": lambda s, c, p: out.outbound_dropped(call=c),
+    "absent": lambda s, c, p: out.outbound_absent(
+        call=c, message=p.get("message", ""), callback_at=_local(p.get("callback_at", ""), s)
+    ),
+    "finish": lambda s, c, p: out.outbound_finish(
+        call=c,
+        next_contact_at=_local(p.get("next_contact_at", ""), s),
+        by=p.get("by", "customer"),
+    ),
+}
+DONE_MESSAGES = {
+    "memo": "留言已送出。",
+    "escalate": "已通知館長。",
+    "complaint": "已記入今日投訴紀錄。",
+}
+
+
+@staff_view
+def call_new_incoming(request: HttpRequest, staff: Staff) -> HttpResponse:
+    if request.method != "POST":
+        raise Http404
+    club = require_club_staff(staff)
+    call = svc.call_ring(club=club, phone=request.POST.get("phone", "").strip())
+    return hx_redirect(request, reverse("call", args=[call.pk]))
+
+
+@staff_view
+def call_page(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    call = call_for(staff, pk)
+    if call.state == Call.State.ENDED or staff.club_id != call.club_id:
+        return scorecard_page(request, staff, call)
+    return render(request, "desk/call.html", _context(staff, call))
+
+
+@staff_view
+def call_panel(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    call = call_for(staff, pk, write=False)
+    if call.state == Call.State.ENDED:
+        return hx_redirect(request, reverse("call", args=[call.pk]))
+    return render(request, "desk/_call_panel.html", _context(staff, call))
+
+
+def _context(staff: Staff, call: Call, **extra: Any) -> dict[str, Any]:
+    policy = policy_of(call.club)
+    events = list(call.events.all())
+    held_since = next((e.at for e in reversed(events) if e.type == "hold"), None)
+    last = events[-1] if events else None
+    return {
+        "call": call,
+        "events": events,
+        "policy": policy,
+        "held_since": held_since if call.state == Call.State.HELD else None,
+        "just_resumed": last is not None and last.type == "resume",
+        "colleagues": selectors.colleagues(staff) if staff.club_id else [],
+        "past_calls": selectors.past_calls(staff, call.phone_key, exclude=call.pk)
+        if call.phone_key
+        else [],
+        "note_fields": [(name, label, getattr(call, name)) for name, label in NOTE_LABELS],
+        "note_filled": sum(1 for name, _ in NOTE_LABELS if getattr(call, name)),
+        "plan_gaps": out.plan_gaps(call) if call.direction == "outbound" else [],
+        "greeting": f"您好，{call.club.name}，我是{(call.clerk or staff).spoken_name}。",
+        "can_act": staff.club_id == call.club_id,
+        **extra,
+    }
+
+
+@require_POST
+@staff_view
+def call_action(request: HttpRequest, staff: Staff, pk: int, action: str) -> HttpResponse:
+    act = ACTIONS.get(action)
+    if act is None:
+        raise Http404("no such action")
+    require_club_staff(staff)
+    call = call_for(staff, pk)
+    try:
+        result = act(staff, call, request.POST)
+    except ActionError as exc:
+        return _panel(request, staff, call_for(staff, pk), error=exc, open_form=action)
+    call = call_for(staff, pk)
+    if isinstance(result, Call) and result.pk != call.pk:  # a redial after a dropped line
+        return hx_redirect(request, reverse("call", args=[result.pk]))
+    if call.state == Call.State.ENDED or action == "dial" or request.POST.get("from") == "desk":
+        return hx_redirect(request, reverse("call", args=[call.pk]))
+    return _panel(request, staff, call, done=DONE_MESSAGES.get(action))
+
+
+def _panel(
+    request: HttpRequest,
+    staff: Staff,
+    call: Call,
+    *,
+    error: ActionError | None = None,
+    open_form: str | None = None,
+    done: str | None = None,
+) -> HttpResponse:
+    if not getattr(request, "htmx", False) and error is None:
+        return hx_redirect(request, reverse("call", args=[call.pk]))
+    context = _context(
+        staff,
+        call,
+        error=error,
+        open_form=open_form if error else None,
+        posted=request.POST if error else {},
+        done=done,
+    )
+    template = "desk/_call_panel.html" if getattr(request, "htmx", False) else "desk/call.html"
+    return render(request, template, context, status=200 if request.htmx else 400)  # type: ignore[attr-defined]
+
+
+@require_POST
+@staff_view
+def call_details(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    """The as-you-type save of the caller form, the 5W1H note and the plan."""
+    require_club_staff(staff)
+    call = call_for(staff, pk)
+    data = {key: request.POST.get(key, "") for key in request.POST}
+    for flag in ("note_urgent", "plan_name_verified", "plan_number_verified", "prearranged"):
+        if f"{flag}__present" in request.POST:
+            data.setdefault(flag, "")
+    svc.call_details_save(call=call, data=data)
+    saved_at = timezone.localtime(timezone.now(), tz_of(staff))
+    return HttpResponse(f"已儲存 {saved_at:%H:%M:%S}")
+
+
+@require_POST
+@staff_view
+def call_new_outgoing(request: HttpRequest, staff: Staff) -> HttpResponse:
+    club = require_club_staff(staff)
+    call = out.outbound_plan(club=club, clerk=staff)
+    return hx_redirect(request, reverse("call", args=[call.pk]))

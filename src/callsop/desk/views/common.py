@@ -1,0 +1,62 @@
+"""What every view shares: the acting staff member, and how actions answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from callsop.desk.models import Staff
+from callsop.desk.services.access import staff_of
+from callsop.desk.services.policy import policy_of
+
+P = ParamSpec("P")
+View = Callable[Concatenate[HttpRequest, Staff, P], HttpResponse]
+
+
+def staff_view(view: View[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """Logs in, finds the staff member, and passes them to the view."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        return view(request, staff_of(request.user), *args, **kwargs)
+
+    return wrapper
+
+
+def tz_of(staff: Staff) -> ZoneInfo:
+    return ZoneInfo(staff.club.timezone if staff.club else "Asia/Taipei")
+
+
+def desk_context(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    staff = Staff.objects.select_related("club").filter(user_id=user.pk).first()
+    if staff is None:
+        return {}
+    timing = policy_of(staff.club).timing if staff.club else None
+    return {
+        "me": staff,
+        "my_club": staff.club,
+        "timing": timing,
+        "server_now": timezone.now().isoformat(),
+        "presence_choices": Staff.Presence.choices,
+    }
+
+
+def hx_redirect(request: HttpRequest, url: str) -> HttpResponse:
+    """Sends the browser to `url`: an HX-Redirect for htmx, a 303 otherwise."""
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response

@@ -1,0 +1,79 @@
+"""The clerk's desk: what rings, what is open, who is in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from callsop.desk import selectors
+from callsop.desk.models import Call, Staff
+from callsop.desk.services.access import clubs_readable, staff_of
+from callsop.desk.services.errors import ActionError
+from callsop.desk.services.inbox import presence_set
+from callsop.desk.views.common import staff_view, tz_of
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    staff = staff_of(request.user)
+    return redirect("dashboard" if staff.role == Staff.Role.HQ else "desk")
+
+
+@staff_view
+def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
+    if staff.club is None:
+        return redirect("dashboard")
+    now = timezone.now()
+    box = selectors.inbox(staff, now, tz_of(staff))
+    return render(
+        request,
+        "desk/desk.html",
+        {
+            "ringing": selectors.ringing_calls(staff, now),
+            "live": selectors.my_live_calls(staff),
+            "inbox": box,
+            "colleagues": selectors.colleagues(staff),
+        },
+    )
+
+
+@staff_view
+def ringing(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """Polled by the desk every second: the calls ringing now."""
+    calls = selectors.ringing_calls(staff, timezone.now()) if staff.club_id else Call.objects.none()
+    return render(request, "desk/_ringing.html", {"ringing": calls})
+
+
+@require_POST
+@staff_view
+def presence(request: HttpRequest, staff: Staff) -> HttpResponse:
+    try:
+        presence_set(
+            staff=staff,
+            presence=request.POST.get("presence", ""),
+            note=request.POST.get("note", ""),
+        )
+    except ActionError as exc:
+        return HttpResponse(exc.message, status=400)
+    return HttpResponse(staff.get_presence_display())
+
+
+@staff_view
+def call_list(request: HttpRequest, staff: Staff) -> HttpResponse:
+    clubs = clubs_readable(staff)
+    calls = Call.objects.filter(club__in=clubs, state=Call.State.ENDED).select_related(
+        "clerk", "club", "scorecard"
+    )
+    if staff.role == Staff.Role.CLERK:
+        calls = calls.filter(clerk=staff)
+    days = request.GET.get("days", "7")
+    if days.isdigit():
+        calls = calls.filter(started_at__gte=timezone.now() - timedelta(days=int(days)))
+    page = Paginator(calls.order_by("-started_at"), 50).get_page(request.GET.get("page"))
+    return render(request, "desk/call_list.html", {"page": page, "days": days})

@@ -1,0 +1,122 @@
+"""A finished call: its scorecard, transcript, record download and disputes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from callsop.desk.models import Call, Dispute, Staff
+from callsop.desk.services.access import call_for, dispute_for
+from callsop.desk.services.errors import ActionError
+from callsop.desk.services.record import record_data
+from callsop.desk.services.scoring import dispute_raise, dispute_settle
+from callsop.desk.views.common import hx_redirect, staff_view
+from callsop.rules import CATALOGUE
+
+RULES = {rule.id: rule for rule in CATALOGUE}
+_ORDER = {"fail": 0, "pass": 1, "na": 2}
+
+
+def _marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is one of the deciding words) pairs."""
+    spans: list[tuple[int, int]] = []
+    for word in words:
+        start = text.find(word) if word else -1
+        if start >= 0:
+            spans.append((start, start + len(word)))
+    pieces, pos = [], 0
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        pieces.append((text[pos:start], False))
+        pieces.append((text[start:end], True))
+        pos = end
+    pieces.append((text[pos:], False))
+    return [p for p in pieces if p[0]]
+
+
+def scorecard_page(
+    request: HttpRequest, staff: Staff, call: Call, *, error: ActionError | None = None
+) -> HttpResponse:
+    card = getattr(call, "scorecard", None)
+    disputes = {d.rule: d for d in call.disputes.all()}
+    findings = []
+    evidence_words: dict[int, list[str]] = {}
+    for f in card.findings if card else []:
+        rule = RULES.get(f["rule"])
+        for item in f.get("evidence", []):
+            if "utterance" in item:
+                evidence_words.setdefault(item["utterance"], []).append(item.get("words", ""))
+        findings.append({**f, "title": rule.title if rule else f["rule"], "dispute": disputes.get(f["rule"])})
+    findings.sort(key=lambda f: (_ORDER.get(f["verdict"], 3), f["rule"]))
+    transcript = [
+        {
+            "index": i,
+            "speaker": u["speaker"],
+            "start": u["start"],
+            "pieces": _marked(u["text"], evidence_words.get(i, [])),
+            "decisive": i in evidence_words,
+        }
+        for i, u in enumerate(call.utterances)
+    ]
+    context: dict[str, Any] = {
+        "call": call,
+        "card": card,
+        "findings": findings,
+        "counts": {v: sum(1 for f in findings if f["verdict"] == v) for v in ("pass", "fail", "na")},
+        "events": call.events.select_related("to"),
+        "transcript": transcript,
+        "can_dispute": call.clerk_id == staff.pk,
+        "can_settle": staff.role == Staff.Role.MANAGER and staff.club_id == call.club_id,
+        "error": error,
+        "memos": call.memos.select_related("for_staff"),
+        "tasks": call.tasks.all(),
+    }
+    return render(request, "desk/scorecard.html", context, status=400 if error else 200)
+
+
+@staff_view
+def call_record(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    call = call_for(staff, pk)
+    body = json.dumps(record_data(call), ensure_ascii=False, indent=2)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{call.record_id}.json"'
+    return response
+
+
+@require_POST
+@staff_view
+def dispute_new(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    call = call_for(staff, pk)
+    try:
+        dispute_raise(
+            call=call,
+            clerk=staff,
+            rule=request.POST.get("rule", ""),
+            comment=request.POST.get("comment", ""),
+        )
+    except ActionError as exc:
+        return scorecard_page(request, staff, call, error=exc)
+    return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
+
+
+@require_POST
+@staff_view
+def dispute_decide(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    dispute = dispute_for(staff, pk)
+    call = call_for(staff, dispute.call_id)
+    try:
+        dispute_settle(
+            dispute=dispute,
+            manager=staff,
+            overturn=request.POST.get("decision") == Dispute.State.OVERTURNED,
+            answer=request.POST.get("answer", ""),
+        )
+    except ActionError as exc:
+        return scorecard_page(request, staff, call, error=exc)
+    return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
