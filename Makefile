@@ -4,11 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The real SIP parts the telephony tests call, from Debian (as root, or with sudo).
-DEBIAN_PACKAGES := kamailio kamailio-utils-modules sip-tester
+# From Debian (as root, or with sudo): the real SIP parts the telephony tests
+# call, the PostgreSQL the suite also runs on, and the Chromium (with Chinese
+# fonts) the browser tests drive.
+DEBIAN_PACKAGES := kamailio kamailio-utils-modules sip-tester postgresql chromium fonts-noto-cjk
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck unit bench clean system-packages
+.PHONY: demo test lint typecheck unit unit-postgres bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "callsop needs Python 3.11"'
@@ -19,32 +21,43 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-## demo: install, then score the example calls and print the scorecards
+## demo: install, migrate, load the demo chain (once) and serve the desk on 127.0.0.1:8000
 demo: $(STAMP)
-	$(BIN)/callsop score examples/calls/*.json
+	$(BIN)/callsop demo --host 127.0.0.1 --port 8000
 
 ## test: install everything the tests need, lint, type-check and run the suite
-test: lint typecheck unit
+## on SQLite, then the database-backed tests again on PostgreSQL
+test: lint typecheck unit unit-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	CALLSOP_SECRET_KEY=typecheck-only $(BIN)/mypy
 
 unit: $(STAMP) system-packages
 	$(BIN)/pytest
 
+# The desk's tests (browser tests included) on a throwaway local PostgreSQL.
+unit-postgres: $(STAMP) system-packages
+	url=$$(scripts/pg-test-server start) \
+	  && DATABASE_URL=$$url $(BIN)/pytest tests/desk; \
+	  status=$$?; scripts/pg-test-server stop; exit $$status
+
 system-packages:
 	@command -v kamailio >/dev/null && command -v sipp >/dev/null \
 	  && ls /usr/lib/*/kamailio/modules/siptrace.so >/dev/null 2>&1 \
+	  && command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+	  && ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
 	  || { $(AS_ROOT) apt-get update -qq \
 	       && DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -qq $(DEBIAN_PACKAGES); }
 
-## bench: the speed benchmark (not part of the suite)
+## bench: the speed benchmarks (not part of the suite)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/score_bench.py
+	$(BIN)/python benchmarks/dashboard_bench.py
+	$(BIN)/python benchmarks/desk_load.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build *.egg-info src/*.egg-info var

@@ -84,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         ("demo", "load the demo chain into an empty database and serve the desk"),
     ):
         web = commands.add_parser(name, help=text, description=text)
-        web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+        web.add_argument(
+            "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+        )
         web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         web.add_argument("--no-serve", action="store_true", help="prepare the database and stop")
     manage = commands.add_parser(

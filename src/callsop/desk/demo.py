@@ -3,6 +3,7 @@ built from the example calls."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -32,16 +33,67 @@ PEOPLE = [
     ("hq", None, "hq", "周文華", "文華", "", "in"),
 ]
 KNOWLEDGE = [
-    (None, "announcement", "年終續約優惠（12/1–12/31）", "續約一年送兩個月，續約兩年送五個月。舊會員推薦新朋友入會，雙方各得一個月。"),
-    (None, "process", "會員卡遺失補發流程", "1. 核對身分證件與會員資料。\n2. 收補卡費 200 元。\n3. 當場製卡，舊卡立即停用。"),
-    (None, "health", "會員健康管理計畫", "每月一次免費 InBody 身體組成檢測；教練依結果調整訓練計畫，三個月追蹤一次。"),
-    ("xinyi", "news", "十二月新課表：週六上午瑜伽", "週六 09:00 新開哈達瑜伽，每堂 20 人，需事先預約。體驗課每人限一次，免費。"),
-    ("xinyi", "product", "月費方案與價格", "單館月費 1,688 元；全館通行 2,288 元；學生方案 1,288 元（需學生證）。私人教練課 10 堂 12,000 元。"),
-    ("xinyi", "collect", "館長交辦：泳池開放時間意見", "來電會員若提到泳池，請記下希望的開放時段與原因，週五前交給館長。"),
+    (
+        None,
+        "announcement",
+        "年終續約優惠（12/1–12/31）",
+        "續約一年送兩個月，續約兩年送五個月。舊會員推薦新朋友入會，雙方各得一個月。",
+    ),
+    (
+        None,
+        "process",
+        "會員卡遺失補發流程",
+        "1. 核對身分證件與會員資料。\n2. 收補卡費 200 元。\n3. 當場製卡，舊卡立即停用。",
+    ),
+    (
+        None,
+        "health",
+        "會員健康管理計畫",
+        "每月一次免費 InBody 身體組成檢測；教練依結果調整訓練計畫，三個月追蹤一次。",
+    ),
+    (
+        "xinyi",
+        "news",
+        "十二月新課表：週六上午瑜伽",
+        "週六 09:00 新開哈達瑜伽，每堂 20 人，需事先預約。體驗課每人限一次，免費。",
+    ),
+    (
+        "xinyi",
+        "product",
+        "月費方案與價格",
+        "單館月費 1,688 元；全館通行 2,288 元；學生方案 1,288 元（需學生證）。私人教練課 10 堂 12,000 元。",
+    ),
+    (
+        "xinyi",
+        "collect",
+        "館長交辦：泳池開放時間意見",
+        "來電會員若提到泳池，請記下希望的開放時段與原因，週五前交給館長。",
+    ),
     ("xinyi", "process", "停車與場地", "地下停車場 B2–B4，會員憑卡折抵兩小時。飛輪教室在三樓。"),
-    ("banqiao", "news", "板橋會館泳池整修公告", "12/10–12/20 泳池整修暫停開放，期間會員可至信義會館使用。"),
+    (
+        "banqiao",
+        "news",
+        "板橋會館泳池整修公告",
+        "12/10–12/20 泳池整修暫停開放，期間會員可至信義會館使用。",
+    ),
     ("banqiao", "product", "板橋會館月費方案", "單館月費 1,588 元；全館通行 2,288 元。"),
 ]
+
+
+def _mapper(
+    own_id: str | None, clerk: Staff, others: list[Staff], manager: Staff
+) -> Callable[[str | None], Staff | None]:
+    """The record's staff ids as the demo club's people: the call's own clerk,
+    a manager for a manager's id, and a fixed colleague for any other."""
+
+    def staff_of(ident: str | None) -> Staff | None:
+        if ident is None or ident == own_id:
+            return clerk
+        if "manager" in ident or ident.endswith("00"):
+            return manager
+        return others[zlib.crc32(ident.encode()) % len(others)]
+
+    return staff_of
 
 
 @transaction.atomic
@@ -64,13 +116,21 @@ def _people() -> tuple[Chain, dict[str, Club], dict[str, Staff]]:
     now = timezone.now()
     for club, kind, title, body in KNOWLEDGE:
         KnowledgeItem.objects.create(
-            chain=chain, club=clubs[club] if club else None, kind=kind, title=title, body=body, updated_at=now
+            chain=chain,
+            club=clubs[club] if club else None,
+            kind=kind,
+            title=title,
+            body=body,
+            updated_at=now,
         )
     return chain, clubs, staff
 
 
 def load_demo(
-    *, days: int = 7, examples: Path = EXAMPLES, on_progress: Callable[[int, int], None] | None = None
+    *,
+    days: int = 7,
+    examples: Path = EXAMPLES,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Staff]:
     """Creates the demo chain; refuses when a chain already exists."""
     if Chain.objects.exists():
@@ -100,16 +160,15 @@ def load_demo(
         colleagues = [s for s in staff.values() if s.club_id == club.pk and s.pk != clerk_staff.pk]
         manager = next(s for s in staff.values() if s.club_id == club.pk and s.role == "manager")
 
-        def staff_of(ident: str | None, _clerk: Staff = clerk_staff, _others: list[Staff] = colleagues, _manager: Staff = manager) -> Staff | None:
-            if ident is None or ident == (record.staff.id if record.staff else None):
-                return _clerk
-            if "manager" in ident or ident.endswith("00"):
-                return _manager
-            return _others[hash(ident) % len(_others)]
-
+        own_id = record.staff.id if record.staff else None
+        staff_of = _mapper(own_id, clerk_staff, colleagues, manager)
         local_start = record.started_at.astimezone(today.tzinfo)
-        target = today - timedelta(days=days - 1 - day) + timedelta(
-            hours=local_start.hour, minutes=local_start.minute, seconds=local_start.second
+        target = (
+            today
+            - timedelta(days=days - 1 - day)
+            + timedelta(
+                hours=local_start.hour, minutes=local_start.minute, seconds=local_start.second
+            )
         )
         if target > timezone.now():
             target -= timedelta(days=1)
@@ -119,5 +178,3 @@ def load_demo(
     # The week's follow-ups before today were done in their day.
     Task.objects.filter(due__lt=today).update(done_at=F("due"))
     return staff
-
-

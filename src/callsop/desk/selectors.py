@@ -31,7 +31,7 @@ RINGING_FOR_AT_MOST = timedelta(minutes=5)
 def ringing_calls(staff: Staff, now: datetime) -> QuerySet[Call]:
     """Incoming calls ringing at the clerk's club, not yet answered."""
     return Call.objects.filter(
-        club_id=staff.club_id,
+        club_id=staff.club_pk,
         direction="inbound",
         state=Call.State.RINGING,
         started_at__gte=now - RINGING_FOR_AT_MOST,
@@ -46,15 +46,15 @@ def my_live_calls(staff: Staff) -> QuerySet[Call]:
 
 
 def colleagues(staff: Staff) -> QuerySet[Staff]:
-    return Staff.objects.filter(club_id=staff.club_id).exclude(pk=staff.pk).order_by("name")
+    return Staff.objects.filter(club_id=staff.club_pk).exclude(pk=staff.pk).order_by("name")
 
 
 def past_calls(staff: Staff, phone_key: str, *, exclude: int | None = None) -> QuerySet[Call]:
     """Earlier calls with this number at the club, newest first."""
-    qs = Call.objects.filter(
-        club_id=staff.club_id, phone_key=phone_key, state=Call.State.ENDED
-    ).exclude(pk=exclude)
-    return qs.select_related("clerk").order_by("-started_at")[:5]  # type: ignore[return-value]
+    qs = Call.objects.filter(club_id=staff.club_pk, phone_key=phone_key, state=Call.State.ENDED)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return qs.select_related("clerk").order_by("-started_at")[:5]
 
 
 @dataclass
@@ -74,15 +74,13 @@ class Inbox:
 
 def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
     memos = list(
-        Memo.objects.filter(for_staff=staff, called_back_at__isnull=True).select_related(
-            "taken_by"
-        )
+        Memo.objects.filter(for_staff=staff, called_back_at__isnull=True).select_related("taken_by")
     )
-    tasks = Task.objects.filter(club_id=staff.club_id, done_at__isnull=True).filter(
+    tasks = Task.objects.filter(club_id=staff.club_pk, done_at__isnull=True).filter(
         Q(assignee=staff) | Q(assignee__isnull=True)
     )
     if staff.is_manager:
-        tasks = Task.objects.filter(club_id=staff.club_id, done_at__isnull=True)
+        tasks = Task.objects.filter(club_id=staff.club_pk, done_at__isnull=True)
     tasks = tasks.select_related("assignee").order_by("due")
     due, overdue, later = [], [], []
     for task in tasks:
@@ -94,7 +92,7 @@ def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
             due.append(task)
     midnight = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tz)
     complaints = list(
-        Complaint.objects.filter(club_id=staff.club_id)
+        Complaint.objects.filter(club_id=staff.club_pk)
         .filter(Q(logged_at__gte=midnight) | ~Q(state=Complaint.State.CLOSED))
         .select_related("call", "logged_by")
     )
@@ -110,7 +108,7 @@ def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
     disputes = (
         list(
             Dispute.objects.filter(
-                call__club_id=staff.club_id, state=Dispute.State.OPEN
+                call__club_id=staff.club_pk, state=Dispute.State.OPEN
             ).select_related("call", "raised_by")
         )
         if staff.is_manager
@@ -129,14 +127,17 @@ def knowledge_search(
     characters; shorter ones fall back to a plain substring test."""
     qs = KnowledgeItem.objects.filter(chain_id=staff.chain_id)
     if staff.role != Staff.Role.HQ:
-        qs = qs.filter(Q(club_id=staff.club_id) | Q(club__isnull=True))
+        qs = qs.filter(Q(club_id=staff.club_pk) | Q(club__isnull=True))
     if kind:
         qs = qs.filter(kind=kind)
     for term in query.split()[:6]:
         if len(term) >= 3 and connection.vendor == "sqlite":
             phrase = '"' + term.replace('"', '""') + '"'
             qs = qs.filter(
-                id__in=RawSQL("SELECT rowid FROM desk_knowledge_fts WHERE desk_knowledge_fts MATCH %s", [phrase])
+                id__in=RawSQL(
+                    "SELECT rowid FROM desk_knowledge_fts WHERE desk_knowledge_fts MATCH %s",
+                    [phrase],
+                )
             )
         elif len(term) >= 3 and connection.vendor == "postgresql":
             like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -148,7 +149,7 @@ def knowledge_search(
             )
         else:
             qs = qs.filter(Q(title__icontains=term) | Q(body__icontains=term))
-    return qs.select_related("club")[:limit]  # type: ignore[return-value]
+    return qs.select_related("club")[:limit]
 
 
 @dataclass
@@ -200,9 +201,7 @@ def dashboard(
     days = [_derived(row) for row in stats.values("day").annotate(**_SUMS).order_by("day")]
     clerk_rows = [
         _derived(row)
-        for row in stats.values("clerk_id", "clerk__name")
-        .annotate(**_SUMS)
-        .order_by("clerk__name")
+        for row in stats.values("clerk_id", "clerk__name").annotate(**_SUMS).order_by("clerk__name")
     ]
     totals = _derived(stats.aggregate(**_SUMS))
     rule_rows = [
@@ -222,9 +221,7 @@ def dashboard(
     counts = Complaint.objects.filter(club_id__in=club_ids).aggregate(
         open=Count("pk", filter=~Q(state=Complaint.State.CLOSED))
     )
-    disputes = Dispute.objects.filter(
-        call__club_id__in=club_ids, state=Dispute.State.OPEN
-    ).count()
+    disputes = Dispute.objects.filter(call__club_id__in=club_ids, state=Dispute.State.OPEN).count()
     return Dashboard(
         days=days,
         clerks=clerk_rows,

@@ -32,7 +32,9 @@ def setup(*, demo: bool) -> None:
     from callsop.desk.settings import DEFAULT_SECRET_KEY
 
     if not settings.DEBUG and settings.SECRET_KEY == DEFAULT_SECRET_KEY:
-        raise SystemExit("callsop: set CALLSOP_SECRET_KEY; the development key is refused outside debug")
+        raise SystemExit(
+            "callsop: set CALLSOP_SECRET_KEY; the development key is refused outside debug"
+        )
 
 
 def migrate() -> None:
@@ -62,7 +64,9 @@ def load_demo_once() -> bool:
         if sys.stderr.isatty():
             width = 30
             filled = width * done // total
-            sys.stderr.write(f"\r載入示範通話 [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+            sys.stderr.write(
+                f"\r載入示範通話 [{'#' * filled}{'.' * (width - filled)}] {done}/{total}"
+            )
             if done == total:
                 sys.stderr.write("\n")
 

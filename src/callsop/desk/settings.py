@@ -123,7 +123,9 @@ USE_TZ = True
 TIME_ZONE = os.environ.get("CALLSOP_TIME_ZONE", "Asia/Taipei")
 
 STATIC_URL = "/static/"
-STATIC_ROOT = os.environ.get("CALLSOP_STATIC_ROOT") or None  # collectstatic only; served from the app
+STATIC_ROOT = (
+    os.environ.get("CALLSOP_STATIC_ROOT") or None
+)  # collectstatic only; served from the app
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

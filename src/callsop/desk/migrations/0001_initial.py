@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,306 +14,773 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Chain',
+            name="Chain",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
             ],
         ),
         migrations.CreateModel(
-            name='Club',
+            name="Club",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('name', models.CharField(max_length=100)),
-                ('timezone', models.CharField(default='Asia/Taipei', max_length=64)),
-                ('policy_toml', models.TextField(blank=True, default='')),
-                ('policy_updated_at', models.DateTimeField(blank=True, null=True)),
-                ('chain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clubs', to='desk.chain')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("name", models.CharField(max_length=100)),
+                ("timezone", models.CharField(default="Asia/Taipei", max_length=64)),
+                ("policy_toml", models.TextField(blank=True, default="")),
+                ("policy_updated_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "chain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clubs",
+                        to="desk.chain",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Call',
+            name="Call",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('direction', models.CharField(choices=[('inbound', '來電'), ('outbound', '去電')], max_length=8)),
-                ('state', models.CharField(choices=[('planning', '準備中'), ('ringing', '響鈴中'), ('talking', '通話中'), ('held', '保留中'), ('ended', '已結束')], default='ringing', max_length=10)),
-                ('outcome', models.CharField(blank=True, choices=[('', '—'), ('completed', '完成'), ('transferred', '已轉接'), ('memo', '已留言'), ('wrong-number', '打錯電話'), ('visitor', '訪客到達，稍後回電'), ('no-answer', '無人接聽'), ('dropped', '斷線'), ('absent', '對方不在'), ('missed', '未接')], default='', max_length=15)),
-                ('line', models.CharField(default='main', max_length=30)),
-                ('purpose', models.CharField(default='business', max_length=10)),
-                ('prearranged', models.BooleanField(blank=True, null=True)),
-                ('started_at', models.DateTimeField()),
-                ('answered_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('rings', models.PositiveIntegerField(blank=True, null=True)),
-                ('hold_total_s', models.FloatField(default=0)),
-                ('hold_count', models.PositiveIntegerField(default=0)),
-                ('caller_name', models.CharField(blank=True, max_length=50, verbose_name='姓名')),
-                ('caller_org', models.CharField(blank=True, max_length=100, verbose_name='單位')),
-                ('caller_purpose', models.CharField(blank=True, max_length=200, verbose_name='來電事由')),
-                ('caller_phone', models.CharField(blank=True, max_length=30, verbose_name='電話')),
-                ('caller_address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('customer_known', models.BooleanField(default=False)),
-                ('phone_key', models.CharField(blank=True, db_index=True, max_length=30)),
-                ('note_when', models.CharField(blank=True, max_length=200, verbose_name='何時')),
-                ('note_who', models.CharField(blank=True, max_length=200, verbose_name='何人')),
-                ('note_where', models.CharField(blank=True, max_length=200, verbose_name='何地')),
-                ('note_what', models.CharField(blank=True, max_length=500, verbose_name='何事')),
-                ('note_why', models.CharField(blank=True, max_length=500, verbose_name='為什麼')),
-                ('note_how', models.CharField(blank=True, max_length=500, verbose_name='如何進行')),
-                ('note_urgent', models.BooleanField(default=False, verbose_name='緊急')),
-                ('plan_purpose', models.CharField(blank=True, max_length=200, verbose_name='通話目的')),
-                ('plan_name', models.CharField(blank=True, max_length=50, verbose_name='對方姓名')),
-                ('plan_name_verified', models.BooleanField(default=False, verbose_name='姓名已核對')),
-                ('plan_number_verified', models.BooleanField(default=False, verbose_name='號碼已核對')),
-                ('plan_salutation', models.CharField(blank=True, max_length=50, verbose_name='稱呼')),
-                ('plan_outline', models.TextField(blank=True, verbose_name='談話要點')),
-                ('plan_time_budget_min', models.PositiveIntegerField(blank=True, null=True, verbose_name='預計通話分鐘')),
-                ('plan_material', models.CharField(blank=True, max_length=200, verbose_name='備妥資料')),
-                ('plan_hard_reply', models.CharField(blank=True, max_length=300, verbose_name='對方回絕時如何回應')),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('utterances', models.JSONField(blank=True, default=list)),
-                ('source', models.CharField(default='desk', max_length=10)),
-                ('external_id', models.CharField(blank=True, max_length=200)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('redial_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='redials', to='desk.call')),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='desk.club')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "direction",
+                    models.CharField(
+                        choices=[("inbound", "來電"), ("outbound", "去電")], max_length=8
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("planning", "準備中"),
+                            ("ringing", "響鈴中"),
+                            ("talking", "通話中"),
+                            ("held", "保留中"),
+                            ("ended", "已結束"),
+                        ],
+                        default="ringing",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "—"),
+                            ("completed", "完成"),
+                            ("transferred", "已轉接"),
+                            ("memo", "已留言"),
+                            ("wrong-number", "打錯電話"),
+                            ("visitor", "訪客到達，稍後回電"),
+                            ("no-answer", "無人接聽"),
+                            ("dropped", "斷線"),
+                            ("absent", "對方不在"),
+                            ("missed", "未接"),
+                        ],
+                        default="",
+                        max_length=15,
+                    ),
+                ),
+                ("line", models.CharField(default="main", max_length=30)),
+                ("purpose", models.CharField(default="business", max_length=10)),
+                ("prearranged", models.BooleanField(blank=True, null=True)),
+                ("started_at", models.DateTimeField()),
+                ("answered_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("rings", models.PositiveIntegerField(blank=True, null=True)),
+                ("hold_total_s", models.FloatField(default=0)),
+                ("hold_count", models.PositiveIntegerField(default=0)),
+                ("caller_name", models.CharField(blank=True, max_length=50, verbose_name="姓名")),
+                ("caller_org", models.CharField(blank=True, max_length=100, verbose_name="單位")),
+                (
+                    "caller_purpose",
+                    models.CharField(blank=True, max_length=200, verbose_name="來電事由"),
+                ),
+                ("caller_phone", models.CharField(blank=True, max_length=30, verbose_name="電話")),
+                (
+                    "caller_address",
+                    models.CharField(blank=True, max_length=200, verbose_name="地址"),
+                ),
+                ("customer_known", models.BooleanField(default=False)),
+                ("phone_key", models.CharField(blank=True, db_index=True, max_length=30)),
+                ("note_when", models.CharField(blank=True, max_length=200, verbose_name="何時")),
+                ("note_who", models.CharField(blank=True, max_length=200, verbose_name="何人")),
+                ("note_where", models.CharField(blank=True, max_length=200, verbose_name="何地")),
+                ("note_what", models.CharField(blank=True, max_length=500, verbose_name="何事")),
+                ("note_why", models.CharField(blank=True, max_length=500, verbose_name="為什麼")),
+                ("note_how", models.CharField(blank=True, max_length=500, verbose_name="如何進行")),
+                ("note_urgent", models.BooleanField(default=False, verbose_name="緊急")),
+                (
+                    "plan_purpose",
+                    models.CharField(blank=True, max_length=200, verbose_name="通話目的"),
+                ),
+                ("plan_name", models.CharField(blank=True, max_length=50, verbose_name="對方姓名")),
+                (
+                    "plan_name_verified",
+                    models.BooleanField(default=False, verbose_name="姓名已核對"),
+                ),
+                (
+                    "plan_number_verified",
+                    models.BooleanField(default=False, verbose_name="號碼已核對"),
+                ),
+                (
+                    "plan_salutation",
+                    models.CharField(blank=True, max_length=50, verbose_name="稱呼"),
+                ),
+                ("plan_outline", models.TextField(blank=True, verbose_name="談話要點")),
+                (
+                    "plan_time_budget_min",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="預計通話分鐘"),
+                ),
+                (
+                    "plan_material",
+                    models.CharField(blank=True, max_length=200, verbose_name="備妥資料"),
+                ),
+                (
+                    "plan_hard_reply",
+                    models.CharField(blank=True, max_length=300, verbose_name="對方回絕時如何回應"),
+                ),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("utterances", models.JSONField(blank=True, default=list)),
+                ("source", models.CharField(default="desk", max_length=10)),
+                ("external_id", models.CharField(blank=True, max_length=200)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "redial_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="redials",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="calls",
+                        to="desk.club",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='KnowledgeItem',
+            name="KnowledgeItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('news', '最新消息'), ('announcement', '總部公告'), ('product', '產品與價格'), ('process', '作業流程'), ('health', '會員健康管理'), ('collect', '館長交辦收集')], max_length=15)),
-                ('title', models.CharField(max_length=200, verbose_name='標題')),
-                ('body', models.TextField(verbose_name='內容')),
-                ('updated_at', models.DateTimeField()),
-                ('chain', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='knowledge', to='desk.chain')),
-                ('club', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='knowledge', to='desk.club')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("news", "最新消息"),
+                            ("announcement", "總部公告"),
+                            ("product", "產品與價格"),
+                            ("process", "作業流程"),
+                            ("health", "會員健康管理"),
+                            ("collect", "館長交辦收集"),
+                        ],
+                        max_length=15,
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="標題")),
+                ("body", models.TextField(verbose_name="內容")),
+                ("updated_at", models.DateTimeField()),
+                (
+                    "chain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="knowledge",
+                        to="desk.chain",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="knowledge",
+                        to="desk.club",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-updated_at'],
+                "ordering": ["-updated_at"],
             },
         ),
         migrations.CreateModel(
-            name='Staff',
+            name="Staff",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('clerk', '櫃檯人員'), ('manager', '館長'), ('hq', '總部')], default='clerk', max_length=10)),
-                ('name', models.CharField(max_length=50)),
-                ('short_name', models.CharField(blank=True, max_length=20)),
-                ('extension', models.CharField(blank=True, max_length=20)),
-                ('presence', models.CharField(choices=[('in', '在館'), ('out', '外出'), ('meeting', '開會中'), ('leave', '休假')], default='in', max_length=10)),
-                ('presence_note', models.CharField(blank=True, max_length=100)),
-                ('chain', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='desk.chain')),
-                ('club', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='staff', to='desk.club')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='staff', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("clerk", "櫃檯人員"), ("manager", "館長"), ("hq", "總部")],
+                        default="clerk",
+                        max_length=10,
+                    ),
+                ),
+                ("name", models.CharField(max_length=50)),
+                ("short_name", models.CharField(blank=True, max_length=20)),
+                ("extension", models.CharField(blank=True, max_length=20)),
+                (
+                    "presence",
+                    models.CharField(
+                        choices=[
+                            ("in", "在館"),
+                            ("out", "外出"),
+                            ("meeting", "開會中"),
+                            ("leave", "休假"),
+                        ],
+                        default="in",
+                        max_length=10,
+                    ),
+                ),
+                ("presence_note", models.CharField(blank=True, max_length=100)),
+                (
+                    "chain",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="staff",
+                        to="desk.chain",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="staff",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="staff",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['club_id', 'name'],
+                "ordering": ["club_id", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Scorecard',
+            name="Scorecard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.FloatField(null=True)),
-                ('findings', models.JSONField(default=list)),
-                ('scored_at', models.DateTimeField()),
-                ('counted_day', models.DateField(null=True)),
-                ('counted', models.JSONField(null=True)),
-                ('call', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='scorecard', to='desk.call')),
-                ('counted_clerk', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.FloatField(null=True)),
+                ("findings", models.JSONField(default=list)),
+                ("scored_at", models.DateTimeField()),
+                ("counted_day", models.DateField(null=True)),
+                ("counted", models.JSONField(null=True)),
+                (
+                    "call",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scorecard",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "counted_clerk",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="desk.staff",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RuleDaily',
+            name="RuleDaily",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('rule', models.CharField(max_length=60)),
-                ('passed', models.IntegerField(default=0)),
-                ('failed', models.IntegerField(default=0)),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='desk.club')),
-                ('clerk', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("rule", models.CharField(max_length=60)),
+                ("passed", models.IntegerField(default=0)),
+                ("failed", models.IntegerField(default=0)),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "clerk",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="desk.staff",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Memo',
+            name="Memo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_name', models.CharField(max_length=50, verbose_name='來電者姓名')),
-                ('from_org', models.CharField(blank=True, max_length=100, verbose_name='單位')),
-                ('phone', models.CharField(max_length=30, verbose_name='回電號碼')),
-                ('message', models.TextField(verbose_name='留言內容')),
-                ('urgent', models.BooleanField(default=False, verbose_name='緊急')),
-                ('created_at', models.DateTimeField()),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('called_back_at', models.DateTimeField(blank=True, null=True)),
-                ('call', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='memos', to='desk.call')),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memos', to='desk.club')),
-                ('for_staff', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memos', to='desk.staff')),
-                ('taken_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='memos_taken', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_name", models.CharField(max_length=50, verbose_name="來電者姓名")),
+                ("from_org", models.CharField(blank=True, max_length=100, verbose_name="單位")),
+                ("phone", models.CharField(max_length=30, verbose_name="回電號碼")),
+                ("message", models.TextField(verbose_name="留言內容")),
+                ("urgent", models.BooleanField(default=False, verbose_name="緊急")),
+                ("created_at", models.DateTimeField()),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                ("called_back_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memos",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memos",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "for_staff",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memos",
+                        to="desk.staff",
+                    ),
+                ),
+                (
+                    "taken_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="memos_taken",
+                        to="desk.staff",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('reason', models.TextField()),
-                ('seen_at', models.DateTimeField(blank=True, null=True)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='desk.call')),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='escalations', to='desk.club')),
-                ('to', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='escalations', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("reason", models.TextField()),
+                ("seen_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalations",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escalations",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "to",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="escalations",
+                        to="desk.staff",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at'],
+                "ordering": ["-at"],
             },
         ),
         migrations.CreateModel(
-            name='Dispute',
+            name="Dispute",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rule', models.CharField(max_length=60)),
-                ('comment', models.TextField(verbose_name='說明')),
-                ('raised_at', models.DateTimeField()),
-                ('state', models.CharField(choices=[('open', '待裁決'), ('upheld', '維持原判'), ('overturned', '改判通過')], default='open', max_length=12)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('answer', models.TextField(blank=True, verbose_name='館長回覆')),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='disputes', to='desk.call')),
-                ('raised_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='disputes', to='desk.staff')),
-                ('settled_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rule", models.CharField(max_length=60)),
+                ("comment", models.TextField(verbose_name="說明")),
+                ("raised_at", models.DateTimeField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("open", "待裁決"),
+                            ("upheld", "維持原判"),
+                            ("overturned", "改判通過"),
+                        ],
+                        default="open",
+                        max_length=12,
+                    ),
+                ),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                ("answer", models.TextField(blank=True, verbose_name="館長回覆")),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="disputes",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "raised_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="disputes",
+                        to="desk.staff",
+                    ),
+                ),
+                (
+                    "settled_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="desk.staff",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-raised_at'],
+                "ordering": ["-raised_at"],
             },
         ),
         migrations.CreateModel(
-            name='DailyStat',
+            name="DailyStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('calls', models.IntegerField(default=0)),
-                ('inbound', models.IntegerField(default=0)),
-                ('answered', models.IntegerField(default=0)),
-                ('within_rings', models.IntegerField(default=0)),
-                ('holds', models.IntegerField(default=0)),
-                ('hold_s', models.FloatField(default=0)),
-                ('long_holds', models.IntegerField(default=0)),
-                ('scored', models.IntegerField(default=0)),
-                ('score_sum', models.FloatField(default=0)),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='desk.club')),
-                ('clerk', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("calls", models.IntegerField(default=0)),
+                ("inbound", models.IntegerField(default=0)),
+                ("answered", models.IntegerField(default=0)),
+                ("within_rings", models.IntegerField(default=0)),
+                ("holds", models.IntegerField(default=0)),
+                ("hold_s", models.FloatField(default=0)),
+                ("long_holds", models.IntegerField(default=0)),
+                ("scored", models.IntegerField(default=0)),
+                ("score_sum", models.FloatField(default=0)),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "clerk",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="desk.staff",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Complaint',
+            name="Complaint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('logged_at', models.DateTimeField()),
-                ('summary', models.TextField(verbose_name='投訴內容')),
-                ('state', models.CharField(choices=[('open', '待處理'), ('following', '追蹤中'), ('closed', '已結案')], default='open', max_length=10)),
-                ('follow_up', models.TextField(blank=True, verbose_name='後續處理')),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('call', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='complaint', to='desk.call')),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='complaints', to='desk.club')),
-                ('logged_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("logged_at", models.DateTimeField()),
+                ("summary", models.TextField(verbose_name="投訴內容")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "待處理"), ("following", "追蹤中"), ("closed", "已結案")],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("follow_up", models.TextField(blank=True, verbose_name="後續處理")),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "call",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="complaint",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="complaints",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "logged_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="desk.staff",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-logged_at'],
+                "ordering": ["-logged_at"],
             },
         ),
         migrations.CreateModel(
-            name='CallEvent',
+            name="CallEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('type', models.CharField(max_length=10)),
-                ('by', models.CharField(blank=True, max_length=10)),
-                ('summary', models.TextField(blank=True)),
-                ('rings', models.PositiveIntegerField(blank=True, null=True)),
-                ('call', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='desk.call')),
-                ('to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='desk.staff')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("type", models.CharField(max_length=10)),
+                ("by", models.CharField(blank=True, max_length=10)),
+                ("summary", models.TextField(blank=True)),
+                ("rings", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "call",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="desk.staff",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AddField(
-            model_name='call',
-            name='clerk',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='calls', to='desk.staff'),
+            model_name="call",
+            name="clerk",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="calls",
+                to="desk.staff",
+            ),
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('callback', '回電'), ('retry', '重撥'), ('follow-up', '後續聯絡')], max_length=10)),
-                ('due', models.DateTimeField()),
-                ('phone', models.CharField(blank=True, max_length=30)),
-                ('name', models.CharField(blank=True, max_length=50)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField()),
-                ('done_at', models.DateTimeField(blank=True, null=True)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='desk.staff')),
-                ('call', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='desk.call')),
-                ('club', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tasks', to='desk.club')),
-                ('done_call', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='desk.call')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("callback", "回電"),
+                            ("retry", "重撥"),
+                            ("follow-up", "後續聯絡"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("due", models.DateTimeField()),
+                ("phone", models.CharField(blank=True, max_length=30)),
+                ("name", models.CharField(blank=True, max_length=50)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField()),
+                ("done_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tasks",
+                        to="desk.staff",
+                    ),
+                ),
+                (
+                    "call",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="desk.call",
+                    ),
+                ),
+                (
+                    "club",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tasks",
+                        to="desk.club",
+                    ),
+                ),
+                (
+                    "done_call",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="desk.call",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['due'],
+                "ordering": ["due"],
             },
         ),
         migrations.AddConstraint(
-            model_name='staff',
-            constraint=models.CheckConstraint(condition=models.Q(('role', 'hq'), ('club__isnull', False), _connector='OR'), name='staff_club_unless_hq'),
+            model_name="staff",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("role", "hq"), ("club__isnull", False), _connector="OR"),
+                name="staff_club_unless_hq",
+            ),
         ),
         migrations.AddIndex(
-            model_name='ruledaily',
-            index=models.Index(fields=['club', 'day', 'rule'], name='desk_ruleda_club_id_e8da26_idx'),
+            model_name="ruledaily",
+            index=models.Index(
+                fields=["club", "day", "rule"], name="desk_ruleda_club_id_e8da26_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ruledaily',
-            constraint=models.UniqueConstraint(fields=('club', 'day', 'clerk', 'rule'), name='one_rule_stat_per_day_clerk'),
+            model_name="ruledaily",
+            constraint=models.UniqueConstraint(
+                fields=("club", "day", "clerk", "rule"), name="one_rule_stat_per_day_clerk"
+            ),
         ),
         migrations.AddIndex(
-            model_name='memo',
-            index=models.Index(fields=['for_staff', 'called_back_at'], name='desk_memo_for_sta_727291_idx'),
+            model_name="memo",
+            index=models.Index(
+                fields=["for_staff", "called_back_at"], name="desk_memo_for_sta_727291_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='dispute',
-            constraint=models.UniqueConstraint(fields=('call', 'rule'), name='one_dispute_per_finding'),
+            model_name="dispute",
+            constraint=models.UniqueConstraint(
+                fields=("call", "rule"), name="one_dispute_per_finding"
+            ),
         ),
         migrations.AddIndex(
-            model_name='dailystat',
-            index=models.Index(fields=['club', 'day'], name='desk_dailys_club_id_c70c1c_idx'),
+            model_name="dailystat",
+            index=models.Index(fields=["club", "day"], name="desk_dailys_club_id_c70c1c_idx"),
         ),
         migrations.AddConstraint(
-            model_name='dailystat',
-            constraint=models.UniqueConstraint(fields=('club', 'day', 'clerk'), name='one_stat_per_day_clerk'),
+            model_name="dailystat",
+            constraint=models.UniqueConstraint(
+                fields=("club", "day", "clerk"), name="one_stat_per_day_clerk"
+            ),
         ),
         migrations.AddIndex(
-            model_name='complaint',
-            index=models.Index(fields=['club', 'state'], name='desk_compla_club_id_584496_idx'),
+            model_name="complaint",
+            index=models.Index(fields=["club", "state"], name="desk_compla_club_id_584496_idx"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['club', 'started_at'], name='desk_call_club_id_9da353_idx'),
+            model_name="call",
+            index=models.Index(fields=["club", "started_at"], name="desk_call_club_id_9da353_idx"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['club', 'state'], name='desk_call_club_id_3a49f4_idx'),
+            model_name="call",
+            index=models.Index(fields=["club", "state"], name="desk_call_club_id_3a49f4_idx"),
         ),
         migrations.AddIndex(
-            model_name='call',
-            index=models.Index(fields=['club', 'caller_phone'], name='desk_call_club_id_c4c75f_idx'),
+            model_name="call",
+            index=models.Index(
+                fields=["club", "caller_phone"], name="desk_call_club_id_c4c75f_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['club', 'done_at', 'due'], name='desk_task_club_id_763c1e_idx'),
+            model_name="task",
+            index=models.Index(
+                fields=["club", "done_at", "due"], name="desk_task_club_id_763c1e_idx"
+            ),
         ),
     ]

@@ -71,5 +71,14 @@ class Staff(models.Model):
         return self.short_name or self.name
 
     @property
+    def club_pk(self) -> int:
+        """The club of a clerk or manager; HQ staff have none."""
+        if self.club_id is None:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied("HQ staff have no club of their own")
+        return self.club_id
+
+    @property
     def is_manager(self) -> bool:
         return self.role in (self.Role.MANAGER, self.Role.HQ)

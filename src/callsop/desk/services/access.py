@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import Http404
@@ -41,7 +41,7 @@ def staff_of(user: AbstractBaseUser | AnonymousUser) -> Staff:
 def clubs_readable(staff: Staff) -> QuerySet[Club]:
     if staff.role == Staff.Role.HQ:
         return Club.objects.filter(chain_id=staff.chain_id)
-    return Club.objects.filter(pk=staff.club_id)
+    return Club.objects.filter(pk=staff.club_pk)
 
 
 def _scoped(staff: Staff, qs: QuerySet[M], *, write: bool) -> QuerySet[M]:
@@ -49,13 +49,13 @@ def _scoped(staff: Staff, qs: QuerySet[M], *, write: bool) -> QuerySet[M]:
         if write:
             raise PermissionDenied("HQ reads the clubs' data but does not act on it")
         return qs.filter(club__chain_id=staff.chain_id)
-    return qs.filter(club_id=staff.club_id)
+    return qs.filter(club_id=staff.club_pk)
 
 
 def _one(qs: QuerySet[M], pk: object) -> M:
     try:
-        return qs.get(pk=pk)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+        return qs.get(pk=str(pk))
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404("no such item") from None
 
 
@@ -84,7 +84,7 @@ def dispute_for(staff: Staff, pk: object) -> Dispute:
     if staff.role == Staff.Role.HQ:
         qs = qs.filter(call__club__chain_id=staff.chain_id)
     else:
-        qs = qs.filter(call__club_id=staff.club_id)
+        qs = qs.filter(call__club_id=staff.club_pk)
     return _one(qs, pk)
 
 
@@ -96,15 +96,15 @@ def knowledge_for(staff: Staff, pk: object, *, write: bool = False) -> Knowledge
     elif write:
         if staff.role != Staff.Role.MANAGER:
             raise PermissionDenied("only the club's manager edits its knowledge")
-        qs = qs.filter(club_id=staff.club_id)
+        qs = qs.filter(club_id=staff.club_pk)
     else:
-        qs = qs.filter(models.Q(club_id=staff.club_id) | models.Q(club__isnull=True))
+        qs = qs.filter(models.Q(club_id=staff.club_pk) | models.Q(club__isnull=True))
     return _one(qs, pk)
 
 
 def colleague_for(staff: Staff, pk: object) -> Staff:
     """Someone of the acting clerk's own club."""
-    return _one(Staff.objects.filter(club_id=staff.club_id), pk)
+    return _one(Staff.objects.filter(club_id=staff.club_pk), pk)
 
 
 def require_manager(staff: Staff) -> None:

@@ -37,7 +37,11 @@ def locks_call(fn: Callable[..., T]) -> Callable[..., T]:
 
     @wraps(fn)
     def wrapper(*, call: Call, **kwargs: Any) -> T:
-        fresh = Call.objects.select_for_update().select_related("club", "clerk").get(pk=call.pk)
+        fresh = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("club", "clerk")
+            .get(pk=call.pk)
+        )
         return fn(call=fresh, **kwargs)
 
     return wrapper
@@ -165,16 +169,16 @@ def apply_details(call: Call, data: dict[str, str]) -> None:
     changed = []
     for name in (*CALLER_FIELDS, *NOTE_FIELDS, *PLAN_TEXT_FIELDS):
         if name in data:
-            field = Call._meta.get_field(name)
-            value = str(data[name]).strip()[: field.max_length or None]
+            limit = getattr(Call._meta.get_field(name), "max_length", None)
+            value = str(data[name]).strip()[:limit]
             if getattr(call, name) != value:
                 setattr(call, name, value)
                 changed.append(name)
     for name in ("note_urgent", "plan_name_verified", "plan_number_verified", "prearranged"):
         if name in data:
-            value = data[name] in ("on", "true", "1", True)
-            if getattr(call, name) != value:
-                setattr(call, name, value)
+            flag = data[name] in ("on", "true", "1", True)
+            if getattr(call, name) != flag:
+                setattr(call, name, flag)
                 changed.append(name)
     if "plan_time_budget_min" in data:
         raw = str(data["plan_time_budget_min"]).strip()
@@ -310,9 +314,7 @@ def memo_take(
 
 @transaction.atomic(durable=True)
 @locks_call
-def call_transfer(
-    *, call: Call, to: Staff, summary: str, now: datetime | None = None
-) -> Call:
+def call_transfer(*, call: Call, to: Staff, summary: str, now: datetime | None = None) -> Call:
     """Hands the call to a colleague after briefing them (§2.3(4)): no summary, no transfer."""
     _require_live(call)
     summary = summary.strip()
@@ -323,9 +325,7 @@ def call_transfer(
     if to.pk == call.clerk_id:
         raise ActionError("不能轉接給自己。", field="to")
     if to.presence != Staff.Presence.IN:
-        raise ActionError(
-            f"{to.name}目前{to.get_presence_display()}，請改為留言。", field="to"
-        )
+        raise ActionError(f"{to.name}目前{to.get_presence_display()}，請改為留言。", field="to")
     at = _now(now)
     _event(call, at, "transfer", to=to, summary=summary)
     _tag(call, "asks-for-person")
@@ -336,9 +336,7 @@ def call_transfer(
 
 @transaction.atomic(durable=True)
 @locks_call
-def call_escalate(
-    *, call: Call, reason: str, now: datetime | None = None
-) -> Escalation:
+def call_escalate(*, call: Call, reason: str, now: datetime | None = None) -> Escalation:
     """An urgent matter goes to the club's manager at once."""
     reason = reason.strip()
     if not reason:

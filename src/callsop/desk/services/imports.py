@@ -87,9 +87,7 @@ def call_import(
         plan_number_verified=bool(plan and plan.number_verified),
         plan_salutation=(plan.salutation or "") if plan else "",
         plan_outline=(plan.outline or "") if plan else "",
-        plan_time_budget_min=round(plan.time_budget_min)
-        if plan and plan.time_budget_min
-        else None,
+        plan_time_budget_min=round(plan.time_budget_min) if plan and plan.time_budget_min else None,
         plan_name=(customer.name or "") if plan and customer else "",
         tags=list(record.tags),
         utterances=[

@@ -19,7 +19,10 @@ def record_data(call: Call) -> dict[str, Any]:
     start = call.started_at
     events = []
     for e in call.events.all():
-        event: dict[str, Any] = {"t": round(max(0.0, (e.at - start).total_seconds()), 2), "type": e.type}
+        event: dict[str, Any] = {
+            "t": round(max(0.0, (e.at - start).total_seconds()), 2),
+            "type": e.type,
+        }
         if e.by:
             event["by"] = e.by
         if e.to_id is not None:
@@ -63,8 +66,7 @@ def record_data(call: Call) -> dict[str, Any]:
             for m in call.memos.all()
         ],
         "tasks": [
-            {"kind": t.kind, "due": _iso(t.due), "phone": t.phone or None}
-            for t in call.tasks.all()
+            {"kind": t.kind, "due": _iso(t.due), "phone": t.phone or None} for t in call.tasks.all()
         ],
         "escalations": [
             {"to": str(x.to_id), "at": _iso(x.at), "reason": x.reason}
@@ -86,7 +88,8 @@ def record_data(call: Call) -> dict[str, Any]:
             "outline": call.plan_outline or None,
             "time_budget_min": call.plan_time_budget_min,
         }
-    return _drop_nones(data)
+    cleaned: dict[str, Any] = _drop_nones(data)
+    return cleaned
 
 
 def _drop_nones(value: Any) -> Any:

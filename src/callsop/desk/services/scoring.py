@@ -69,7 +69,9 @@ def _local_day(call: Call, policy: Policy) -> Any:
     return call.started_at.astimezone(policy.tz).date()
 
 
-def _contribution(call: Call, score_: float | None, findings: list[dict[str, Any]], policy: Policy) -> dict[str, Any]:
+def _contribution(
+    call: Call, score_: float | None, findings: list[dict[str, Any]], policy: Policy
+) -> dict[str, Any]:
     answered = call.answered_at is not None
     max_hold = policy.timing.max_hold_s
     holds = _hold_lengths(call)
@@ -150,7 +152,9 @@ def _overturn(
     return out, (round(100 * earned / possible, 1) if possible else None)
 
 
-def _count(club_id: int, day: Any, clerk_id: int | None, contribution: dict[str, Any] | None, sign: int) -> None:
+def _count(
+    club_id: int, day: Any, clerk_id: int | None, contribution: dict[str, Any] | None, sign: int
+) -> None:
     if day is None or not contribution:
         return
     stat, _ = DailyStat.objects.select_for_update().get_or_create(
@@ -163,7 +167,8 @@ def _count(club_id: int, day: Any, clerk_id: int | None, contribution: dict[str,
     existing = {
         r.rule: r
         for r in RuleDaily.objects.filter(
-            Q(club_id=club_id, day=day) & (Q(clerk_id=clerk_id) if clerk_id else Q(clerk__isnull=True)),
+            Q(club_id=club_id, day=day)
+            & (Q(clerk_id=clerk_id) if clerk_id else Q(clerk__isnull=True)),
             rule__in=list(rules),
         )
     }
@@ -171,7 +176,16 @@ def _count(club_id: int, day: Any, clerk_id: int | None, contribution: dict[str,
     for rule, (passed, failed) in rules.items():
         row = existing.get(rule)
         if row is None:
-            new.append(RuleDaily(club_id=club_id, day=day, clerk_id=clerk_id, rule=rule, passed=sign * passed, failed=sign * failed))
+            new.append(
+                RuleDaily(
+                    club_id=club_id,
+                    day=day,
+                    clerk_id=clerk_id,
+                    rule=rule,
+                    passed=sign * passed,
+                    failed=sign * failed,
+                )
+            )
         else:
             row.passed += sign * passed
             row.failed += sign * failed
@@ -181,7 +195,9 @@ def _count(club_id: int, day: Any, clerk_id: int | None, contribution: dict[str,
 
 
 @transaction.atomic(durable=True)
-def dispute_raise(*, call: Call, clerk: Staff, rule: str, comment: str, now: datetime | None = None) -> Dispute:
+def dispute_raise(
+    *, call: Call, clerk: Staff, rule: str, comment: str, now: datetime | None = None
+) -> Dispute:
     """A clerk questions a verdict on their own call, with a comment."""
     if call.clerk_id != clerk.pk:
         raise ActionError("只能對自己接聽的通話提出申訴。")

@@ -69,9 +69,7 @@ ACTIONS: dict[str, Action] = {
         call=c, to=colleague_for(s, p.get("to")), summary=p.get("summary", "")
     ),
     "escalate": lambda s, c, p: svc.call_escalate(call=c, reason=p.get("reason", "")),
-    "complaint": lambda s, c, p: svc.complaint_log(
-        call=c, clerk=s, summary=p.get("summary", "")
-    ),
+    "complaint": lambda s, c, p: svc.complaint_log(call=c, clerk=s, summary=p.get("summary", "")),
     "dial": lambda s, c, p: out.outbound_dial(call=c),
     "connected": lambda s, c, p: out.outbound_answered(call=c),
     "no-answer": lambda s, c, p: out.outbound_no_answer(call=c),

@@ -4,30 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, cast
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
 from django.utils import timezone
 
 from callsop.desk.models import Staff
 from callsop.desk.services.access import staff_of
+from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 
 P = ParamSpec("P")
-View = Callable[Concatenate[HttpRequest, Staff, P], HttpResponse]
+View = Callable[Concatenate[HttpRequest, Staff, P], HttpResponseBase]
 
 
-def staff_view(view: View[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+def staff_view(view: View[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
     """Logs in, finds the staff member, and passes them to the view."""
 
-    @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        return view(request, staff_of(request.user), *args, **kwargs)
+    def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        try:
+            return view(request, staff_of(request.user), *args, **kwargs)
+        except ActionError as exc:
+            # An action refused where the view has no form to show it on.
+            return render(request, "desk/refused.html", {"error": exc}, status=400)
 
-    return wrapper
+    return cast(Callable[Concatenate[HttpRequest, P], HttpResponseBase], login_required(wrapper))
 
 
 def tz_of(staff: Staff) -> ZoneInfo:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -40,7 +40,10 @@ class _Filters:
         self.club = int(club) if club.isdigit() else None
         clerk = request.GET.get("clerk", "")
         self.clerk_id: int | None = None
-        if clerk.isdigit() and Staff.objects.filter(pk=int(clerk), club_id__in=self.club_ids).exists():
+        if (
+            clerk.isdigit()
+            and Staff.objects.filter(pk=int(clerk), club_id__in=self.club_ids).exists()
+        ):
             self.clerk_id = int(clerk)
         if staff.role == Staff.Role.CLERK:
             raise PermissionDenied("the dashboard is for managers")
@@ -62,7 +65,7 @@ def dashboard(request: HttpRequest, staff: Staff) -> HttpResponse:
         filters.club_ids, filters.start, filters.end, filters.clerk_id, timezone.now()
     )
     peak = max((d["calls"] or 0 for d in data.days), default=0) or 1
-    rules = sorted(data.rules, key=lambda r: (r["share"] if r["share"] is not None else 101))
+    rules = sorted(data.rules, key=lambda r: r["share"] if r["share"] is not None else 101)
     for row in rules:
         rule = RULES.get(row["rule"])
         row["title"] = rule.title if rule else row["rule"]
@@ -85,12 +88,10 @@ class _Echo:
 
 
 @staff_view
-def dashboard_csv(request: HttpRequest, staff: Staff) -> StreamingHttpResponse:
+def dashboard_csv(request: HttpRequest, staff: Staff) -> HttpResponseBase:
     filters = _Filters(request, staff)
     tz = tz_of(staff)
-    start = timezone.make_aware(
-        timezone.datetime.combine(filters.start, timezone.datetime.min.time()), tz
-    )
+    start = datetime.combine(filters.start, time.min, tz)
     end = start + timedelta(days=(filters.end - filters.start).days + 1)
     calls = Call.objects.filter(
         club_id__in=filters.club_ids,
@@ -102,7 +103,18 @@ def dashboard_csv(request: HttpRequest, staff: Staff) -> StreamingHttpResponse:
         calls = calls.filter(clerk_id=filters.clerk_id)
 
     def rows() -> Iterator[list[Any]]:
-        yield ["通話編號", "會館", "開始時間", "方向", "人員", "結果", "響鈴次數", "保留秒數", "分數", "未通過規則"]
+        yield [
+            "通話編號",
+            "會館",
+            "開始時間",
+            "方向",
+            "人員",
+            "結果",
+            "響鈴次數",
+            "保留秒數",
+            "分數",
+            "未通過規則",
+        ]
         for call in calls.order_by("started_at").iterator(chunk_size=2000):
             card = getattr(call, "scorecard", None)
             failed = [f["rule"] for f in card.findings if f["verdict"] == "fail"] if card else []

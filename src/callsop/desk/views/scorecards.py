@@ -52,7 +52,9 @@ def scorecard_page(
         for item in f.get("evidence", []):
             if "utterance" in item:
                 evidence_words.setdefault(item["utterance"], []).append(item.get("words", ""))
-        findings.append({**f, "title": rule.title if rule else f["rule"], "dispute": disputes.get(f["rule"])})
+        findings.append(
+            {**f, "title": rule.title if rule else f["rule"], "dispute": disputes.get(f["rule"])}
+        )
     findings.sort(key=lambda f: (_ORDER.get(f["verdict"], 3), f["rule"]))
     transcript = [
         {
@@ -68,7 +70,9 @@ def scorecard_page(
         "call": call,
         "card": card,
         "findings": findings,
-        "counts": {v: sum(1 for f in findings if f["verdict"] == v) for v in ("pass", "fail", "na")},
+        "counts": {
+            v: sum(1 for f in findings if f["verdict"] == v) for v in ("pass", "fail", "na")
+        },
         "events": call.events.select_related("to"),
         "transcript": transcript,
         "can_dispute": call.clerk_id == staff.pk,

@@ -1,0 +1,17 @@
+"""The desk's settings for the test suite: the real settings, with a test key."""
+
+import os
+
+os.environ.setdefault("CALLSOP_SECRET_KEY", "callsop-test-only-key")
+os.environ.setdefault(
+    "CALLSOP_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test")
+)
+
+from callsop.desk.settings import *  # noqa: F403
+from callsop.desk.settings import DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log-ins
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(os.environ["CALLSOP_DATA_DIR"], "test.sqlite3")
+    }
