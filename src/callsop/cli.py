@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST:PORT",
         help="where to listen (default 127.0.0.1:9060; port 0 picks one)",
     )
+    telephony.add_argument(
+        "--desk",
+        action="store_true",
+        help="also feed the desk: store each event and put the call on the club's screens "
+        "(the desk's settings: CALLSOP_SECRET_KEY, DATABASE_URL)",
+    )
     for name, text in (
         ("serve", "serve the desk web app (migrates first); needs CALLSOP_SECRET_KEY"),
         ("demo", "load the demo chain into an empty database and serve the desk"),
@@ -263,8 +269,32 @@ def _telephony(args: argparse.Namespace) -> int:
         except BrokenPipeError:  # the reader went away (… | head): stop listening
             stopping.set()
 
+    feed = None
+    if args.desk:
+        from django.core.exceptions import ImproperlyConfigured
+
+        from callsop.desk import server
+
+        try:
+            server.setup(demo=False)
+        except ImproperlyConfigured as exc:
+            _error(str(exc))
+            return EXIT_USAGE
+        server.migrate()
+        from callsop.desk.feed import DeskFeed
+
+        feed = DeskFeed()
+        printed = emit
+
+        def emit_and_feed(event: CallEvent) -> None:
+            printed(event)
+            feed(event)
+
+        sink = emit_and_feed
+    else:
+        sink = emit
     password = os.environ.get("CALLSOP_HEP_PASSWORD")
-    collector = Collector(emit, auth_key=password.encode() if password else None)
+    collector = Collector(sink, auth_key=password.encode() if password else None)
 
     stopping = threading.Event()
 
@@ -285,6 +315,9 @@ def _telephony(args: argparse.Namespace) -> int:
     except OSError as exc:
         _error(f"cannot listen on {args.listen}: {exc.strerror or exc}")
         return EXIT_USAGE
+    if feed is not None:
+        feed.close()
+        _error(f"desk: {feed.stored} events stored, {feed.repeated} repeats ignored")
     heard = ", ".join(f"{k} {v}" for k, v in collector.counts.items()) or "nothing"
     with contextlib.suppress(BrokenPipeError):
         _error(f"stopped; heard {heard}")

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from callsop.desk.models import Chain, Club, KnowledgeItem, Staff, Task
+from callsop.desk.models import Chain, Club, Complaint, KnowledgeItem, Memo, Staff, Task
 from callsop.desk.services.imports import call_import
 from callsop.record.reader import Loaded, read_paths
 
@@ -142,16 +142,14 @@ def load_demo(
         raise RuntimeError(f"example calls missing or refused: {refused[:1] or examples}")
     records = [item.record for item in items if isinstance(item, Loaded)]
     plan = []
+    # Every example each day at 信義, and on two days at 板橋: a retry and the
+    # call it retries come from one file, so they stay together.
     for club_code, clerks, repeat in (
         ("xinyi", ["yijun", "zhihao", "meiling", "shufen"], days),
-        ("banqiao", ["yating", "jianhong"], max(1, days // 2)),
+        ("banqiao", ["yating", "jianhong"], min(2, days)),
     ):
-        for day in range(repeat):
+        for day in range(days - repeat, days):
             for i, record in enumerate(records):
-                if (i + day) % 3 and club_code == "banqiao":
-                    continue
-                if (i + day) % 2:
-                    continue
                 plan.append((club_code, clerks[(i + day) % len(clerks)], day, record))
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     for n, (club_code, clerk, day, record) in enumerate(plan, 1):
@@ -175,6 +173,13 @@ def load_demo(
         call_import(club=club, record=record, staff_of=staff_of, shift=target - record.started_at)
         if on_progress is not None:
             on_progress(n, len(plan))
-    # The week's follow-ups before today were done in their day.
-    Task.objects.filter(due__lt=today).update(done_at=F("due"))
+    # Earlier days' work was done in its day; today's is left to do.
+    Task.objects.filter(due__lt=timezone.now() - timedelta(hours=1)).update(done_at=F("due"))
+    Task.objects.filter(due__gt=timezone.now() + timedelta(days=2)).delete()
+    Memo.objects.filter(created_at__lt=today).update(
+        acknowledged_at=F("created_at"), called_back_at=F("created_at")
+    )
+    Complaint.objects.filter(logged_at__lt=today).update(
+        state=Complaint.State.CLOSED, follow_up="已致電會員說明並致歉。", closed_at=F("logged_at")
+    )
     return staff

@@ -26,6 +26,7 @@ from callsop.desk.models import (
 
 OVERDUE_AFTER = timedelta(minutes=10)
 RINGING_FOR_AT_MOST = timedelta(minutes=5)
+LATER_WITHIN = timedelta(days=1)  # the inbox lists tasks falling due in the next day
 
 
 def ringing_calls(staff: Staff, now: datetime) -> QuerySet[Call]:
@@ -35,6 +36,13 @@ def ringing_calls(staff: Staff, now: datetime) -> QuerySet[Call]:
         direction="inbound",
         state=Call.State.RINGING,
         started_at__gte=now - RINGING_FOR_AT_MOST,
+    ).order_by("started_at")
+
+
+def unclaimed_calls(staff: Staff) -> QuerySet[Call]:
+    """Calls the PBX says were answered at a phone no one is known at."""
+    return Call.objects.filter(
+        club_id=staff.club_pk, state__in=[Call.State.TALKING, Call.State.HELD], clerk__isnull=True
     ).order_by("started_at")
 
 
@@ -83,7 +91,7 @@ def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
         tasks = Task.objects.filter(club_id=staff.club_pk, done_at__isnull=True)
     tasks = tasks.select_related("assignee").order_by("due")
     due, overdue, later = [], [], []
-    for task in tasks:
+    for task in tasks.filter(due__lte=now + LATER_WITHIN):
         if task.due > now:
             later.append(task)
         elif task.due < now - OVERDUE_AFTER:

@@ -3,7 +3,16 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from callsop.desk.views import calls, dashboard, desk, inbox, knowledge, policy, scorecards
+from callsop.desk.views import (
+    calls,
+    dashboard,
+    desk,
+    inbox,
+    knowledge,
+    policy,
+    scorecards,
+    telephony,
+)
 
 urlpatterns = [
     path("", desk.home, name="home"),
@@ -42,4 +51,5 @@ urlpatterns = [
     path("knowledge/<int:pk>/", knowledge.knowledge_edit, name="knowledge-edit"),
     path("policy/", policy.policy, name="policy"),
     path("rules/<str:rule_id>/", policy.rule_page, name="rule"),
+    path("telephony/webhook/", telephony.pbx_webhook, name="pbx-webhook"),
 ]

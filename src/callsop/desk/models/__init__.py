@@ -5,18 +5,21 @@ from callsop.desk.models.inbox import Complaint, Escalation, Memo, Task
 from callsop.desk.models.knowledge import KnowledgeItem
 from callsop.desk.models.people import Chain, Club, Staff
 from callsop.desk.models.scoring import DailyStat, Dispute, RuleDaily, Scorecard
+from callsop.desk.models.telephony import ClubLine, PbxEvent
 
 __all__ = [
     "Call",
     "CallEvent",
     "Chain",
     "Club",
+    "ClubLine",
     "Complaint",
     "DailyStat",
     "Dispute",
     "Escalation",
     "KnowledgeItem",
     "Memo",
+    "PbxEvent",
     "RuleDaily",
     "Scorecard",
     "Staff",

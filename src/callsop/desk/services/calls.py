@@ -113,7 +113,9 @@ def _known_name(club: Club, phone: str) -> str:
 
 @transaction.atomic(durable=True)
 @locks_call
-def call_answer(*, call: Call, clerk: Staff, now: datetime | None = None) -> Call:
+def call_answer(*, call: Call, clerk: Staff | None, now: datetime | None = None) -> Call:
+    """The call is answered; `clerk` is None when the PBX reports an answer at
+    a phone no one is known at, and a clerk claims the call afterwards."""
     if call.state != Call.State.RINGING:
         raise ActionError("這通電話已有人接聽或已結束。")
     at = _now(now)
@@ -124,6 +126,19 @@ def call_answer(*, call: Call, clerk: Staff, now: datetime | None = None) -> Cal
     call.state = Call.State.TALKING
     call.save()
     _event(call, at, "answered")
+    return call
+
+
+@transaction.atomic(durable=True)
+@locks_call
+def call_claim(*, call: Call, clerk: Staff) -> Call:
+    """A clerk takes a call the PBX answered without saying at whose phone."""
+    if call.clerk_id is not None and call.clerk_id != clerk.pk:
+        raise ActionError(f"這通電話由{call.clerk.name if call.clerk else ''}接聽。")
+    if call.club_id != clerk.club_id:
+        raise ActionError("只能認領本館的電話。")
+    call.clerk = clerk
+    call.save(update_fields=["clerk", "updated_at"])
     return call
 
 

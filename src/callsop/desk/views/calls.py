@@ -50,6 +50,7 @@ def _flag(post: Any, name: str) -> bool:
 Action = Callable[[Staff, Call, Any], object]
 ACTIONS: dict[str, Action] = {
     "answer": lambda s, c, p: svc.call_answer(call=c, clerk=s),
+    "claim": lambda s, c, p: svc.call_claim(call=c, clerk=s),
     "hold": lambda s, c, p: svc.call_hold(call=c),
     "resume": lambda s, c, p: svc.call_resume(call=c),
     "end": lambda s, c, p: svc.call_end(call=c, by=p.get("by", "customer")),

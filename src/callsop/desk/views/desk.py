@@ -36,6 +36,7 @@ def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
         "desk/desk.html",
         {
             "ringing": selectors.ringing_calls(staff, now),
+            "unclaimed": selectors.unclaimed_calls(staff),
             "live": selectors.my_live_calls(staff),
             "inbox": box,
             "colleagues": selectors.colleagues(staff),
@@ -46,8 +47,14 @@ def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
 @staff_view
 def ringing(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Polled by the desk every second: the calls ringing now."""
-    calls = selectors.ringing_calls(staff, timezone.now()) if staff.club_id else Call.objects.none()
-    return render(request, "desk/_ringing.html", {"ringing": calls})
+    if staff.club_id is None:
+        return render(request, "desk/_ringing.html", {"ringing": Call.objects.none()})
+    calls = selectors.ringing_calls(staff, timezone.now())
+    return render(
+        request,
+        "desk/_ringing.html",
+        {"ringing": calls, "unclaimed": selectors.unclaimed_calls(staff)},
+    )
 
 
 @require_POST
