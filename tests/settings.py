@@ -12,6 +12,8 @@ from callsop.desk.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log-ins
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, so the browser tests' server thread shares it; one per run, so
+    # two runs at once do not meet.
     DATABASES["default"]["TEST"] = {
-        "NAME": os.path.join(os.environ["CALLSOP_DATA_DIR"], "test.sqlite3")
+        "NAME": os.path.join(os.environ["CALLSOP_DATA_DIR"], f"test-{os.getpid()}.sqlite3")
     }

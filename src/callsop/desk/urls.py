@@ -35,6 +35,7 @@ urlpatterns = [
     path("calls/<int:pk>/details/", calls.call_details, name="call-details"),
     path("calls/<int:pk>/record.json", scorecards.call_record, name="call-record"),
     path("calls/<int:pk>/dispute/", scorecards.dispute_new, name="dispute-new"),
+    path("calls/<int:pk>/transcript/", scorecards.transcript_upload, name="transcript-upload"),
     path("calls/<int:pk>/<slug:action>/", calls.call_action, name="call-action"),
     path("disputes/<int:pk>/settle/", scorecards.dispute_decide, name="dispute-settle"),
     path("inbox/", inbox.inbox, name="inbox"),

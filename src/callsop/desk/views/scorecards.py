@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from callsop.desk.models import Call, Dispute, Staff
 from callsop.desk.services.access import call_for, dispute_for
 from callsop.desk.services.errors import ActionError
+from callsop.desk.services.imports import call_transcript_attach
 from callsop.desk.services.record import record_data
 from callsop.desk.services.scoring import dispute_raise, dispute_settle
 from callsop.desk.views.common import hx_redirect, staff_view
@@ -77,6 +78,8 @@ def scorecard_page(
         "transcript": transcript,
         "can_dispute": call.clerk_id == staff.pk,
         "can_settle": staff.role == Staff.Role.MANAGER and staff.club_id == call.club_id,
+        "can_attach": call.clerk_id == staff.pk
+        or (staff.role == Staff.Role.MANAGER and staff.club_id == call.club_id),
         "error": error,
         "memos": call.memos.select_related("for_staff"),
         "tasks": call.tasks.all(),
@@ -104,6 +107,24 @@ def dispute_new(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
             rule=request.POST.get("rule", ""),
             comment=request.POST.get("comment", ""),
         )
+    except ActionError as exc:
+        return scorecard_page(request, staff, call, error=exc)
+    return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
+
+
+@require_POST
+@staff_view
+def transcript_upload(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
+    call = call_for(staff, pk, write=True)
+    upload = request.FILES.get("transcript")
+    try:
+        if call.clerk_id != staff.pk and not (
+            staff.role == Staff.Role.MANAGER and staff.club_id == call.club_id
+        ):
+            raise ActionError("只有接聽的館員或館長可以加入逐字稿。")
+        if upload is None:
+            raise ActionError("請選擇逐字稿檔案（.vtt 或 .json）。", field="transcript")
+        call_transcript_attach(call=call, name=upload.name or "transcript", data=upload.read())
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
     return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
