@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from callsop.desk.models import Call, CallEvent, Club, Complaint, Escalation, Memo, Staff, Task
+from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 from callsop.desk.services.scoring import call_score
 from callsop.engine.history import normalise_phone
-from callsop.desk.services.errors import ActionError
 from callsop.record.model import CallRecord
 from callsop.record.reader import Loaded, Refusal, read_bytes
 
