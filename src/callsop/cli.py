@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
         help="where to listen (default 127.0.0.1:9060; port 0 picks one)",
     )
     telephony.add_argument(
+        "--ami",
+        metavar="HOST:PORT",
+        help="hear an Asterisk's Manager Interface instead of HEP (log-in from "
+        "CALLSOP_AMI_USERNAME and CALLSOP_AMI_SECRET; reconnects when dropped)",
+    )
+    telephony.add_argument(
         "--desk",
         action="store_true",
         help="also feed the desk: store each event and put the call on the club's screens "
@@ -244,6 +250,38 @@ def _rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ami(address: str, sink: Callable[[Any], None], feed: Any) -> int:
+    import asyncio
+    import os
+    import signal
+
+    from callsop.telephony.ami import listen
+
+    host, _, port = address.rpartition(":")
+    username = os.environ.get("CALLSOP_AMI_USERNAME", "")
+    secret = os.environ.get("CALLSOP_AMI_SECRET", "")
+    if not host or not port.isdigit():
+        _error(f"--ami: expected HOST:PORT, got {address!r}")
+        return EXIT_USAGE
+    if not username or not secret:
+        _error("--ami: set CALLSOP_AMI_USERNAME and CALLSOP_AMI_SECRET")
+        return EXIT_USAGE
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        _error(f"listening to AMI at {host}:{port}")
+        await listen(sink, host=host, port=int(port), username=username, secret=secret, stop=stop)
+
+    asyncio.run(run())
+    if feed is not None:
+        feed.close()
+        _error(f"desk: {feed.stored} events stored, {feed.repeated} repeats ignored")
+    return EXIT_OK
+
+
 def _telephony(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
@@ -293,6 +331,8 @@ def _telephony(args: argparse.Namespace) -> int:
         sink = emit_and_feed
     else:
         sink = emit
+    if args.ami:
+        return _ami(args.ami, sink, feed)
     password = os.environ.get("CALLSOP_HEP_PASSWORD")
     collector = Collector(sink, auth_key=password.encode() if password else None)
 

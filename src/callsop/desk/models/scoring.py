@@ -22,6 +22,9 @@ class Scorecard(models.Model):
         Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     counted = models.JSONField(null=True)
+    # When a retry or redial window this card left open has closed, so the
+    # call is scored again then (services.scoring.scores_recheck).
+    recheck_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
 
 class Dispute(models.Model):

@@ -241,7 +241,8 @@ def call_end(*, call: Call, by: str = "customer", now: datetime | None = None) -
     if call.state == Call.State.RINGING and call.direction == "inbound":
         _finish(call, at, by=by, outcome=Call.Outcome.MISSED)
         return call
-    _finish(call, at, by=by, outcome=Call.Outcome.COMPLETED)
+    dropped = by == "network"
+    _finish(call, at, by=by, outcome=Call.Outcome.DROPPED if dropped else Call.Outcome.COMPLETED)
     return call
 
 

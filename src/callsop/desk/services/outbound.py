@@ -108,6 +108,29 @@ def outbound_dial(*, call: Call, now: datetime | None = None) -> Call:
 
 
 @transaction.atomic(durable=True)
+def outbound_dialled_on_phone(
+    *, club: Club, clerk: Staff, phone: str, external_id: str, now: datetime | None = None
+) -> Call:
+    """A call the clerk dialled on the phone itself, as the PBX reports it:
+    on the desk from its first ring, with no plan behind it."""
+    at = _now(now)
+    call = Call.objects.create(
+        club=club,
+        direction="outbound",
+        state=Call.State.RINGING,
+        clerk=clerk,
+        started_at=at,
+        caller_phone=phone,
+        phone_key=normalise_phone(phone) or "",
+        source="pbx",
+        external_id=external_id,
+    )
+    CallEvent.objects.create(call=call, at=at, type="dialing")
+    CallEvent.objects.create(call=call, at=at, type="ringing")
+    return call
+
+
+@transaction.atomic(durable=True)
 @locks_call
 def outbound_answered(*, call: Call, now: datetime | None = None) -> Call:
     if call.state != Call.State.RINGING:

@@ -132,8 +132,48 @@ def _save(
     card.counted_day = day
     card.counted_clerk_id = clerk_id
     card.counted = contribution
+    card.recheck_at = _window_closes(call, findings, policy, at)
     card.save()
     return card
+
+
+# Rule, the policy option its window lasts, and the outcome that opens it.
+_WINDOW_RULES = {
+    "outbound.retry-after-no-answer": ("retry_after_max_s", Call.Outcome.NO_ANSWER),
+    "outbound.redial-after-drop": ("redial_within_s", Call.Outcome.DROPPED),
+}
+
+
+def _window_closes(
+    call: Call, findings: list[dict[str, Any]], policy: Policy, at: datetime
+) -> datetime | None:
+    """When the latest retry or redial window still open at `at` closes."""
+    if call.ended_at is None:
+        return None
+    closes = []
+    for f in findings:
+        window = _WINDOW_RULES.get(f["rule"])
+        if window is not None and f["verdict"] == "na" and call.outcome == window[1]:
+            seconds = float(getattr(policy.timing, window[0])) + 1
+            closes.append(call.ended_at + timedelta(seconds=seconds))
+    closes = [c for c in closes if c > at and c - at < timedelta(hours=1)]
+    return max(closes) if closes else None
+
+
+def scores_recheck(*, club_ids: list[int], now: datetime | None = None) -> int:
+    """Scores again the calls whose retry or redial window has closed since,
+    so "no retry yet" becomes a verdict. Each in its own transaction."""
+    at = now or timezone.now()
+    due = list(
+        Scorecard.objects.filter(call__club_id__in=club_ids, recheck_at__lte=at).values_list(
+            "call_id", flat=True
+        )[:200]
+    )
+    for call_id in due:
+        with transaction.atomic():
+            call = Call.objects.select_related("club", "clerk").get(pk=call_id)
+            call_score(call=call, now=at)
+    return len(due)
 
 
 def _overturn(

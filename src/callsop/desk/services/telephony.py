@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from callsop.desk.models import Call, CallEvent, ClubLine, PbxEvent, Staff
 from callsop.desk.services import calls as svc
+from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
 from callsop.engine.history import normalise_phone
 from callsop.telephony.dialogs import CallEvent as PbxCallEvent
@@ -117,6 +118,16 @@ def _first_event(row: PbxEvent) -> str:
         return f"ignored: {row.kind} of a call the desk never saw ring"
     line = _line_of(row.callee)
     agent = _staff_at(row.callee)
+    dialler = _staff_at(row.caller) if line is None and agent is None else None
+    if dialler is not None and dialler.club is not None:
+        call = outbound.outbound_dialled_on_phone(
+            club=dialler.club,
+            clerk=dialler,
+            phone=row.callee,
+            external_id=row.call_id,
+            now=row.at,
+        )
+        return f"outgoing call {call.pk} dialled at extension {row.caller}"
     club = line.club if line else (agent.club if agent else None)
     if club is None:
         return f"ignored: {row.callee or 'no number'} is no club's line or extension"
@@ -150,7 +161,10 @@ def _next_event(call: Call, row: PbxEvent) -> str:
     if kind == "answered":
         if call.state != Call.State.RINGING:
             return "ignored: already answered"
-        svc.call_answer(call=call, clerk=_staff_at(row.callee, call.club_id), now=row.at)
+        if call.direction == "outbound":
+            outbound.outbound_answered(call=call, now=row.at)
+        else:
+            svc.call_answer(call=call, clerk=_staff_at(row.callee, call.club_id), now=row.at)
         return "answered"
     if kind == "hold":
         if call.state != Call.State.TALKING:
@@ -165,6 +179,10 @@ def _next_event(call: Call, row: PbxEvent) -> str:
     if kind == "transfer":
         _transfer(call, row)
         return "transferred"
+    outbound_unanswered = call.direction == "outbound" and call.state == Call.State.RINGING
+    if kind in ("cancelled", "failed") and outbound_unanswered:
+        outbound.outbound_no_answer(call=call, now=row.at)  # with its retry task
+        return "no answer; retry due"
     if kind in ("hangup", "cancelled", "failed"):
         svc.call_end(call=call, by=_side(call, row), now=row.at)
         return f"ended ({kind})"

@@ -15,6 +15,7 @@ from callsop.desk.models import Call, Staff
 from callsop.desk.services.access import clubs_readable, staff_of
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.inbox import presence_set
+from callsop.desk.services.scoring import scores_recheck
 from callsop.desk.views.common import staff_view, tz_of
 
 
@@ -30,6 +31,7 @@ def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
     if staff.club is None:
         return redirect("dashboard")
     now = timezone.now()
+    scores_recheck(club_ids=[staff.club_pk], now=now)
     box = selectors.inbox(staff, now, tz_of(staff))
     return render(
         request,
@@ -74,6 +76,7 @@ def presence(request: HttpRequest, staff: Staff) -> HttpResponse:
 @staff_view
 def call_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     clubs = clubs_readable(staff)
+    scores_recheck(club_ids=list(clubs.values_list("pk", flat=True)))
     calls = Call.objects.filter(club__in=clubs, state=Call.State.ENDED).select_related(
         "clerk", "club", "scorecard"
     )

@@ -10,12 +10,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from callsop.desk.models import Call, Dispute, Staff
+from callsop.desk.models import Call, Dispute, Scorecard, Staff
 from callsop.desk.services.access import call_for, dispute_for
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.imports import call_transcript_attach
 from callsop.desk.services.record import record_data
-from callsop.desk.services.scoring import dispute_raise, dispute_settle
+from callsop.desk.services.scoring import dispute_raise, dispute_settle, scores_recheck
 from callsop.desk.views.common import hx_redirect, staff_view
 from callsop.rules import CATALOGUE
 
@@ -44,7 +44,9 @@ def _marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
 def scorecard_page(
     request: HttpRequest, staff: Staff, call: Call, *, error: ActionError | None = None
 ) -> HttpResponse:
-    card = getattr(call, "scorecard", None)
+    if scores_recheck(club_ids=[call.club_id]):
+        call.refresh_from_db()
+    card = Scorecard.objects.filter(call=call).first()
     disputes = {d.rule: d for d in call.disputes.all()}
     findings = []
     evidence_words: dict[int, list[str]] = {}
