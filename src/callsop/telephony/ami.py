@@ -222,7 +222,7 @@ async def listen(
 ) -> None:
     """Logs in to AMI and sends each call event to `sink` until `stop` is set.
     A dropped connection is reopened after `reconnect_after_s`."""
-    from panoramisk import Manager  # type: ignore[import-untyped]
+    from panoramisk import Manager
 
     tracker = AmiTracker()
 
