@@ -71,7 +71,7 @@ ACTIONS: dict[str, Action] = {
     ),
     "escalate": lambda s, c, p: svc.call_escalate(call=c, reason=p.get("reason", "")),
     "complaint": lambda s, c, p: svc.complaint_log(call=c, clerk=s, summary=p.get("summary", "")),
-    "dial": lambda s, c, p: out.outbound_dial(call=c),
+    "dial": lambda s, c, p: _dial(c, p),
     "connected": lambda s, c, p: out.outbound_answered(call=c),
     "no-answer": lambda s, c, p: out.outbound_no_answer(call=c),
     "dropped": lambda s, c, p: out.outbound_dropped(call=c),
@@ -84,6 +84,22 @@ ACTIONS: dict[str, Action] = {
         by=p.get("by", "customer"),
     ),
 }
+def details_data(post: Any) -> dict[str, str]:
+    """The caller form, note and plan as posted; an unticked box is sent as
+    absent, so each box carries a `<name>__present` marker to say it was there."""
+    data = {key: post.get(key, "") for key in post}
+    for flag in ("note_urgent", "plan_name_verified", "plan_number_verified", "prearranged"):
+        if f"{flag}__present" in post:
+            data.setdefault(flag, "")
+    return data
+
+
+def _dial(call: Call, post: Any) -> Call:
+    # The plan as on the screen, even if its last keystrokes' save is still on its way.
+    svc.call_details_save(call=call, data=details_data(post))
+    return out.outbound_dial(call=call)
+
+
 DONE_MESSAGES = {
     "memo": "留言已送出。",
     "escalate": "已通知館長。",
@@ -189,11 +205,7 @@ def call_details(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
     """The as-you-type save of the caller form, the 5W1H note and the plan."""
     require_club_staff(staff)
     call = call_for(staff, pk)
-    data = {key: request.POST.get(key, "") for key in request.POST}
-    for flag in ("note_urgent", "plan_name_verified", "plan_number_verified", "prearranged"):
-        if f"{flag}__present" in request.POST:
-            data.setdefault(flag, "")
-    svc.call_details_save(call=call, data=data)
+    svc.call_details_save(call=call, data=details_data(request.POST))
     saved_at = timezone.localtime(timezone.now(), tz_of(staff))
     return HttpResponse(f"已儲存 {saved_at:%H:%M:%S}")
 

@@ -111,7 +111,7 @@ def dispute_new(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
         )
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
-    return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
+    return hx_redirect(request, reverse("call", args=[call.pk]))
 
 
 @require_POST
@@ -129,7 +129,7 @@ def transcript_upload(request: HttpRequest, staff: Staff, pk: int) -> HttpRespon
         call_transcript_attach(call=call, name=upload.name or "transcript", data=upload.read())
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
-    return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
+    return hx_redirect(request, reverse("call", args=[call.pk]))
 
 
 @require_POST
@@ -146,4 +146,4 @@ def dispute_decide(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
         )
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
-    return hx_redirect(request, reverse("call", args=[call.pk]) + "#findings")
+    return hx_redirect(request, reverse("call", args=[call.pk]))
