@@ -84,6 +84,8 @@ ACTIONS: dict[str, Action] = {
         by=p.get("by", "customer"),
     ),
 }
+
+
 def details_data(post: Any) -> dict[str, str]:
     """The caller form, note and plan as posted; an unticked box is sent as
     absent, so each box carries a `<name>__present` marker to say it was there."""
