@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # From Debian (as root, or with sudo): the real SIP parts the telephony tests
 # call, the PostgreSQL the suite also runs on, and the Chromium (with Chinese
 # fonts) the browser tests drive.
-DEBIAN_PACKAGES := kamailio kamailio-utils-modules sip-tester postgresql chromium fonts-noto-cjk
+DEBIAN_PACKAGES := kamailio kamailio-utils-modules sip-tester baresip-core postgresql chromium fonts-noto-cjk
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck unit unit-postgres bench clean system-packages
@@ -46,7 +46,7 @@ unit-postgres: $(STAMP) system-packages
 	  status=$$?; scripts/pg-test-server stop; exit $$status
 
 system-packages:
-	@command -v kamailio >/dev/null && command -v sipp >/dev/null \
+	@command -v kamailio >/dev/null && command -v sipp >/dev/null && command -v baresip >/dev/null \
 	  && ls /usr/lib/*/kamailio/modules/siptrace.so >/dev/null 2>&1 \
 	  && command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 	  && ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
