@@ -5,6 +5,7 @@ Audio is a file of silence in and a file out, so no sound device is needed."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import shutil
@@ -119,10 +120,8 @@ class Baresip:
                 return event
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.command("quit")
-        except OSError:
-            pass
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
