@@ -335,6 +335,14 @@ def _telephony(args: argparse.Namespace) -> int:
         return _ami(args.ami, sink, feed)
     password = os.environ.get("CALLSOP_HEP_PASSWORD")
     collector = Collector(sink, auth_key=password.encode() if password else None)
+    if feed is not None:
+        from callsop.desk.services.telephony import pbx_live_histories
+
+        histories = pbx_live_histories()
+        for history in histories:
+            collector.tracker.resume(history)
+        if histories:
+            _error(f"desk: took up {len(histories)} call(s) still live from before")
 
     stopping = threading.Event()
 

@@ -100,6 +100,11 @@ class DialogTracker:
             )
             return [self._event(message, dialog, "offered", at)]
         dialog.last_seen = at
+        if dialog.caller_tag is None and message.from_tag is not None:
+            # A dialog resumed from stored events: the caller's tag is learnt
+            # from the first message, whose From is the caller or the callee.
+            mine = message.from_user == dialog.caller
+            dialog.caller_tag = message.from_tag if mine else message.to_tag
         key = (message.from_tag, number, cseq_method, message.method or str(message.status))
         if key in dialog.seen or dialog.ended_at is not None:
             return []  # a copy, or a late or retried request (a BYE sent again) once it ended
@@ -113,6 +118,27 @@ class DialogTracker:
             else (destination == dialog.caller_address)
         )
         return self._response(message, dialog, number, cseq_method, at, toward_caller)
+
+    def resume(self, history: list[CallEvent]) -> None:
+        """Takes up a dialog from the events it already gave (stored before a
+        restart), so its hold, transfer and hang-up are still recognised and
+        what was said before is not said again."""
+        if not history:
+            return
+        first = history[0]
+        dialog = _Dialog(None, first.caller, first.callee, None, history[-1].at)
+        for event in history:
+            if event.kind == "ringing":
+                dialog.ringing = True
+            elif event.kind == "answered":
+                dialog.answered = dialog.ringing = True
+            elif event.kind == "hold" and event.by is not None:
+                dialog.holding.add(event.by)
+            elif event.kind == "resume" and event.by is not None:
+                dialog.holding.discard(event.by)
+            elif event.kind in ("hangup", "cancelled", "failed"):
+                return  # over: nothing to take up
+        self._dialogs[first.call_id] = dialog
 
     def _event(
         self, message: SipMessage, dialog: _Dialog, kind: Kind, at: float, **extra: str | None

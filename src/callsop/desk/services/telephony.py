@@ -209,6 +209,19 @@ def _side(call: Call, row: PbxEvent) -> str:
     return "customer" if caller_side == customer_called else "staff"
 
 
+def pbx_live_histories(*, source: str = "hep") -> list[list[PbxCallEvent]]:
+    """The stored events of each call still live on the desk, in capture
+    order: what a restarted collector takes up its dialogs from."""
+    live = Call.objects.filter(
+        source="pbx", state__in=[Call.State.RINGING, Call.State.TALKING, Call.State.HELD]
+    ).values_list("external_id", flat=True)
+    rows = PbxEvent.objects.filter(source=source, call_id__in=list(live)).order_by("at", "pk")
+    histories: dict[str, list[PbxCallEvent]] = {}
+    for row in rows:
+        histories.setdefault(row.call_id, []).append(pbx_event_from_mapping(row.payload))
+    return list(histories.values())
+
+
 def pbx_event_from_mapping(data: Mapping[str, Any]) -> PbxCallEvent:
     """An event from its stored payload (for re-applying, and tests)."""
     return PbxCallEvent(
