@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := kamailio kamailio-utils-modules sip-tester baresip-core postgresql chromium fonts-noto-cjk
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck unit unit-postgres bench clean system-packages
+.PHONY: demo demo-sip test lint typecheck unit unit-postgres bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "callsop needs Python 3.11"'
@@ -24,6 +24,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 ## demo: install, migrate, load the demo chain (once) and serve the desk on 127.0.0.1:8000
 demo: $(STAMP)
 	$(BIN)/callsop demo --host 127.0.0.1 --port 8000
+
+## demo-sip: the demo desk with a phone system beside it (Kamailio, baresip phones)
+demo-sip: $(STAMP) system-packages
+	$(BIN)/python -m callsop.desk.siplab
 
 ## test: install everything the tests need, lint, type-check and run the suite
 ## on SQLite, then the database-backed tests again on PostgreSQL

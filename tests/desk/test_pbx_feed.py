@@ -201,3 +201,12 @@ def test_the_webhook_takes_signed_pushes_only(
     )
     assert refused.status_code == 400 and "kind" in refused.json()["error"]
     assert PbxEvent.objects.filter(call_id="w1").first().payload["callee"] == LINE
+
+
+def test_the_phone_that_answers_the_line_names_the_clerk(
+    world: World, lines: None, t0: datetime
+) -> None:
+    s = t0.timestamp()
+    _feed(_ev("ringing", s), _ev("answered", s + 5, target="101-0x556767655b70"))
+    call = Call.objects.get()
+    assert call.clerk == world.alice and call.line == "main"

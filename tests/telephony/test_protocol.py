@@ -355,3 +355,17 @@ def test_the_collector_can_require_the_pbx_s_hep_password() -> None:
         hep.encode(message, source=PHONE, destination=PROXY, captured_at=EPOCH, auth_key=b"s3cret")
     )
     assert [e.kind for e in events] == ["offered"]
+
+
+def test_an_answer_names_the_phone_that_picked_up() -> None:
+    from callsop.telephony import sip
+    from callsop.telephony.dialogs import DialogTracker
+    from tests.telephony import flows
+
+    tracker = DialogTracker()
+    tracker.feed(sip.parse(flows.request("INVITE", 1, sdp="sendrecv")), 0.0)
+    ok = flows.response(200, "OK", 1).replace(
+        b"Content-Length", b"Contact: <sip:101@192.0.2.9:5090>\r\nContent-Length"
+    )
+    (answered,) = tracker.feed(sip.parse(ok), 5.0)
+    assert (answered.kind, answered.target) == ("answered", "101")

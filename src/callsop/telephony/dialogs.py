@@ -45,7 +45,9 @@ class CallEvent:
     callee: str | None  # the INVITE's To user
     by: Side | None = None  # who hung up, held or transferred
     cause: str | None = None  # hang-up: "network" for a dropped line; failed: the status
-    target: str | None = None  # transfer: the Refer-To user
+    target: str | None = (
+        None  # transfer: the Refer-To user; answered: the phone that answered, when not the callee
+    )
 
 
 @dataclass(slots=True)
@@ -198,7 +200,10 @@ class DialogTracker:
         if 200 <= status < 300:
             dialog.answered = True
             dialog.cancel_at = None  # the answer crossed the CANCEL: the call goes on
-            return [self._event(message, dialog, "answered", at)]
+            answered_at = message.contact_user
+            if answered_at == dialog.callee:
+                answered_at = None  # says no more than the callee already does
+            return [self._event(message, dialog, "answered", at, target=answered_at)]
         if status == 487 and dialog.cancel_at is not None:
             return [self._event(message, dialog, "cancelled", dialog.cancel_at, by="caller")]
         if status >= 400 and status not in NOT_AN_END and toward_caller is not False:

@@ -60,6 +60,11 @@ class SipMessage:
         return _user(self.headers.get("to", ""))
 
     @property
+    def contact_user(self) -> str | None:
+        """The user of the Contact: on an answer, the phone that picked up."""
+        return _user(self.headers.get("contact", ""))
+
+    @property
     def refer_to_user(self) -> str | None:
         return _user(self.headers.get("refer-to", ""))
 

@@ -10,6 +10,7 @@ per call, whatever order they arrived in."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -89,9 +90,17 @@ def _line_of(number: str) -> ClubLine | None:
     return ClubLine.objects.select_related("club").filter(number=key).first()
 
 
+_LEADING_EXTENSION = re.compile(r"(\d+)(?:[-_.;]|$)")
+
+
 def _staff_at(extension: str, club_id: int | None = None) -> Staff | None:
+    """The one member of staff at this extension. A phone's Contact may add
+    an instance mark to it (baresip's 101-0x5567…): the leading digits count."""
     if not extension:
         return None
+    match = _LEADING_EXTENSION.match(extension)
+    if match is not None:
+        extension = match.group(1)
     qs = Staff.objects.filter(extension=extension).exclude(role=Staff.Role.HQ)
     if club_id is not None:
         qs = qs.filter(club_id=club_id)
@@ -140,7 +149,7 @@ def _first_event(row: PbxEvent) -> str:
         now=row.at,
     )
     if row.kind == "answered":
-        svc.call_answer(call=call, clerk=agent, now=row.at)
+        svc.call_answer(call=call, clerk=_staff_at(row.target, club.pk) or agent, now=row.at)
         return f"call {call.pk} rang and was answered"
     return f"call {call.pk} ringing"
 
@@ -164,7 +173,8 @@ def _next_event(call: Call, row: PbxEvent) -> str:
         if call.direction == "outbound":
             outbound.outbound_answered(call=call, now=row.at)
         else:
-            svc.call_answer(call=call, clerk=_staff_at(row.callee, call.club_id), now=row.at)
+            at_phone = _staff_at(row.target, call.club_id) or _staff_at(row.callee, call.club_id)
+            svc.call_answer(call=call, clerk=at_phone, now=row.at)
         return "answered"
     if kind == "hold":
         if call.state != Call.State.TALKING:
@@ -197,6 +207,8 @@ def _transfer(call: Call, row: PbxEvent) -> None:
     finds the call ended.)"""
     to = _staff_at(row.target, call.club_id)
     CallEvent.objects.create(call=call, at=row.at, type="transfer", to=to)
+    call.outcome = Call.Outcome.TRANSFERRED
+    call.save(update_fields=["outcome", "updated_at"])
 
 
 def _side(call: Call, row: PbxEvent) -> str:
