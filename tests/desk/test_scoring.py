@@ -35,6 +35,7 @@ def test_the_record_is_the_exchange_format_and_reads_back(world: World, t0: date
     svc.complaint_log(
         call=call, clerk=world.alice, summary="冷氣太冷", now=t0 + timedelta(minutes=5)
     )
+    call = Call.objects.get(pk=call.pk)
     data = record_data(call)
     assert data["schema"] == "callsop.call/1" and data["id"] == f"xinyi-{call.pk}"
     assert [e["type"] for e in data["events"]] == [

@@ -97,7 +97,7 @@ def _databases() -> dict[str, Any]:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "callsop.desk.sqlite",
             "NAME": str(DATA_DIR / "callsop.sqlite3"),
             "OPTIONS": {
                 # A writer waits for the lock instead of failing; IMMEDIATE

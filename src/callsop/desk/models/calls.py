@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from callsop.desk.models.json import UnicodeJSONEncoder
 from callsop.desk.models.people import Club, Staff
 
 
@@ -71,8 +72,8 @@ class Call(models.Model):
     plan_material = models.CharField("備妥資料", max_length=200, blank=True)
     plan_hard_reply = models.CharField("對方回絕時如何回應", max_length=300, blank=True)
 
-    tags = models.JSONField(default=list, blank=True)
-    utterances = models.JSONField(default=list, blank=True)
+    tags = models.JSONField(default=list, blank=True, encoder=UnicodeJSONEncoder)
+    utterances = models.JSONField(default=list, blank=True, encoder=UnicodeJSONEncoder)
     redial_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="redials"
     )
@@ -83,7 +84,7 @@ class Call(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["club", "started_at"]),
-            models.Index(fields=["club", "state"]),
+            models.Index(fields=["club", "state", "started_at"]),
             models.Index(fields=["club", "caller_phone"]),
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from callsop.desk.models.calls import Call
+from callsop.desk.models.json import UnicodeJSONEncoder
 from callsop.desk.models.people import Club, Staff
 
 
@@ -13,7 +14,7 @@ class Scorecard(models.Model):
     score = models.FloatField(null=True)
     # The engine's findings as call-record.md prints them, with an
     # `overturned` mark on any a manager settled in the clerk's favour.
-    findings = models.JSONField(default=list)
+    findings = models.JSONField(default=list, encoder=UnicodeJSONEncoder)
     scored_at = models.DateTimeField()
     # What the roll-ups counted for this call: (day, clerk id), so a rescore
     # takes back exactly what was added.
@@ -21,7 +22,7 @@ class Scorecard(models.Model):
     counted_clerk = models.ForeignKey(
         Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    counted = models.JSONField(null=True)
+    counted = models.JSONField(null=True, encoder=UnicodeJSONEncoder)
     # When a retry or redial window this card left open has closed, so the
     # call is scored again then (services.scoring.scores_recheck).
     recheck_at = models.DateTimeField(null=True, blank=True, db_index=True)

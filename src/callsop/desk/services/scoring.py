@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from callsop.desk.models import Call, DailyStat, Dispute, RuleDaily, Scorecard, Staff
@@ -16,8 +16,11 @@ from callsop.desk.services.policy import policy_of
 from callsop.desk.services.record import record_of
 from callsop.engine.scoring import score
 from callsop.policy import Policy
+from callsop.record.model import CallRecord
 
-HISTORY_WINDOW = timedelta(days=1)
+# Retries and redials fall minutes apart (§1.4: 3-5 minutes, at once); two
+# hours either side holds every call that can count as one.
+HISTORY_WINDOW = timedelta(hours=2)
 _STAT_FIELDS = (
     "calls",
     "inbound",
@@ -37,10 +40,28 @@ def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
     the caller's transaction."""
     at = now or timezone.now()
     policy = policy_of(call.club)
+    # Its parts read afresh in one go: what the caller's copy cached may be stale.
+    call._state.fields_cache.pop("complaint", None)
+    call.__dict__.pop("_prefetched_objects_cache", None)
+    prefetch_related_objects([call], *_RECORD_PARTS)
     batch = [call]
-    if call.phone_key:
+    neighbours = (
+        Call.objects.filter(
+            club_id=call.club_id,
+            phone_key=call.phone_key,
+            state=Call.State.ENDED,
+            started_at__gte=call.started_at - HISTORY_WINDOW,
+            started_at__lte=call.started_at + HISTORY_WINDOW,
+        )
+        .exclude(pk=call.pk)
+        .exists()
+        if call.phone_key
+        else False
+    )
+    if neighbours:
         batch = list(
-            Call.objects.filter(
+            Call.objects.prefetch_related(*_RECORD_PARTS)
+            .filter(
                 club_id=call.club_id,
                 phone_key=call.phone_key,
                 state=Call.State.ENDED,
@@ -56,13 +77,23 @@ def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
     records = [record_of(c) for c in batch]
     cards = score(records, policy, now=at.timestamp())
     mine = None
-    for member, card in zip(batch, cards, strict=True):
+    for member, record, card in zip(batch, records, cards, strict=True):
+        # Of the others, only an unanswered or dropped call earlier on can
+        # change with this one (its retry or redial); the rest stand.
+        if member.pk != call.pk and not (
+            member.started_at <= call.started_at and member.outcome in _WAITS_FOR_LATER
+        ):
+            continue
         findings = msgspec.to_builtins(card.findings)
-        saved = _save(member, card.score, findings, policy, at)
+        saved = _save(member, record, card.score, findings, policy, at)
         if member.pk == call.pk:
             mine = saved
     assert mine is not None
     return mine
+
+
+_RECORD_PARTS = ("events", "memos", "tasks", "escalations", "complaint")
+_WAITS_FOR_LATER = (Call.Outcome.NO_ANSWER, Call.Outcome.DROPPED)
 
 
 def _local_day(call: Call, policy: Policy) -> Any:
@@ -70,11 +101,15 @@ def _local_day(call: Call, policy: Policy) -> Any:
 
 
 def _contribution(
-    call: Call, score_: float | None, findings: list[dict[str, Any]], policy: Policy
+    call: Call,
+    record: CallRecord,
+    score_: float | None,
+    findings: list[dict[str, Any]],
+    policy: Policy,
 ) -> dict[str, Any]:
     answered = call.answered_at is not None
     max_hold = policy.timing.max_hold_s
-    holds = _hold_lengths(call)
+    holds = _hold_lengths(record)
     return {
         "calls": 1,
         "inbound": int(call.direction == "inbound"),
@@ -97,19 +132,24 @@ def _contribution(
     }
 
 
-def _hold_lengths(call: Call) -> list[float]:
+def _hold_lengths(record: CallRecord) -> list[float]:
     lengths, held = [], None
-    for e in call.events.all():
+    for e in record.events:
         if e.type == "hold":
-            held = e.at
+            held = e.t
         elif e.type == "resume" and held is not None:
-            lengths.append((e.at - held).total_seconds())
+            lengths.append(e.t - held)
             held = None
     return lengths
 
 
 def _save(
-    call: Call, score_: float | None, findings: list[dict[str, Any]], policy: Policy, at: datetime
+    call: Call,
+    record: CallRecord,
+    score_: float | None,
+    findings: list[dict[str, Any]],
+    policy: Policy,
+    at: datetime,
 ) -> Scorecard:
     card = Scorecard.objects.select_for_update().filter(call=call).first()
     overturned = set(
@@ -119,13 +159,19 @@ def _save(
     )
     if overturned:
         findings, score_ = _overturn(findings, overturned, policy)
-    if card is not None:
-        _count(call.club_id, card.counted_day, card.counted_clerk_id, card.counted, -1)
-    else:
-        card = Scorecard(call=call)
-    contribution = _contribution(call, score_, findings, policy)
+    contribution = _contribution(call, record, score_, findings, policy)
     day, clerk_id = _local_day(call, policy), call.clerk_id
-    _count(call.club_id, day, clerk_id, contribution, +1)
+    unchanged = card is not None and (card.counted_day, card.counted_clerk_id, card.counted) == (
+        day,
+        clerk_id,
+        contribution,
+    )
+    if card is None:
+        card = Scorecard(call=call)
+    elif not unchanged:
+        _count(call.club_id, card.counted_day, card.counted_clerk_id, card.counted, -1)
+    if not unchanged:
+        _count(call.club_id, day, clerk_id, contribution, +1)
     card.score = score_
     card.findings = findings
     card.scored_at = at
@@ -164,10 +210,14 @@ def scores_recheck(*, club_ids: list[int], now: datetime | None = None) -> int:
     """Scores again the calls whose retry or redial window has closed since,
     so "no retry yet" becomes a verdict. Each in its own transaction."""
     at = now or timezone.now()
+    # Few cards wait at any time: find them by their own index first.
+    waiting = list(
+        Scorecard.objects.filter(recheck_at__lte=at).values_list("call_id", flat=True)[:500]
+    )
+    if not waiting:
+        return 0
     due = list(
-        Scorecard.objects.filter(call__club_id__in=club_ids, recheck_at__lte=at).values_list(
-            "call_id", flat=True
-        )[:200]
+        Call.objects.filter(pk__in=waiting, club_id__in=club_ids).values_list("pk", flat=True)
     )
     for call_id in due:
         with transaction.atomic():
@@ -276,5 +326,6 @@ def dispute_settle(
     if overturn:
         card = Scorecard.objects.select_for_update().get(call=dispute.call)
         policy = policy_of(dispute.call.club)
-        _save(dispute.call, card.score, list(card.findings), policy, card.scored_at)
+        call = dispute.call
+        _save(call, record_of(call), card.score, list(card.findings), policy, card.scored_at)
     return dispute

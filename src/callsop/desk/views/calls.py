@@ -170,9 +170,10 @@ def call_action(request: HttpRequest, staff: Staff, pk: int, action: str) -> Htt
         result = act(staff, call, request.POST)
     except ActionError as exc:
         return _panel(request, staff, call_for(staff, pk), error=exc, open_form=action)
-    call = call_for(staff, pk)
     if isinstance(result, Call) and result.pk != call.pk:  # a redial after a dropped line
         return hx_redirect(request, reverse("call", args=[result.pk]))
+    # The call as the action left it: the one it returned, or read again.
+    call = result if isinstance(result, Call) else call_for(staff, pk)
     if call.state == Call.State.ENDED or action == "dial" or request.POST.get("from") == "desk":
         return hx_redirect(request, reverse("call", args=[call.pk]))
     return _panel(request, staff, call, done=DONE_MESSAGES.get(action))

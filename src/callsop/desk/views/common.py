@@ -26,8 +26,10 @@ def staff_view(view: View[P]) -> Callable[Concatenate[HttpRequest, P], HttpRespo
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        staff = staff_of(request.user)
+        request.staff = staff  # type: ignore[attr-defined]  # for desk_context, without a second query
         try:
-            return view(request, staff_of(request.user), *args, **kwargs)
+            return view(request, staff, *args, **kwargs)
         except ActionError as exc:
             # An action refused where the view has no form to show it on.
             return render(request, "desk/refused.html", {"error": exc}, status=400)
@@ -43,7 +45,9 @@ def desk_context(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    staff = Staff.objects.select_related("club").filter(user_id=user.pk).first()
+    staff = getattr(request, "staff", None)
+    if staff is None:
+        staff = Staff.objects.select_related("club").filter(user_id=user.pk).first()
     if staff is None:
         return {}
     timing = policy_of(staff.club).timing if staff.club else None

@@ -101,6 +101,21 @@ def dashboard_csv(request: HttpRequest, staff: Staff) -> HttpResponseBase:
         started_at__gte=start,
         started_at__lt=end,
     ).select_related("club", "clerk", "scorecard")
+    # Only what the rows print: a call's transcript and findings stay behind.
+    calls = calls.only(
+        "club__code",
+        "club__name",
+        "clerk__name",
+        "club_id",
+        "clerk_id",
+        "started_at",
+        "direction",
+        "outcome",
+        "rings",
+        "hold_total_s",
+        "scorecard__score",
+        "scorecard__counted",
+    )
     if filters.clerk_id is not None:
         calls = calls.filter(clerk_id=filters.clerk_id)
 
@@ -119,7 +134,8 @@ def dashboard_csv(request: HttpRequest, staff: Staff) -> HttpResponseBase:
         ]
         for call in calls.order_by("started_at").iterator(chunk_size=2000):
             card = getattr(call, "scorecard", None)
-            failed = [f["rule"] for f in card.findings if f["verdict"] == "fail"] if card else []
+            counted = (card.counted or {}).get("rules", {}) if card else {}
+            failed = sorted(rule for rule, (_, fails) in counted.items() if fails)
             yield [
                 call.record_id,
                 call.club.name,
