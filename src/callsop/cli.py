@@ -101,6 +101,16 @@ def _parser() -> argparse.ArgumentParser:
         )
         web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         web.add_argument("--no-serve", action="store_true", help="prepare the database and stop")
+    dialer = commands.add_parser(
+        "dialer",
+        help="place the desk's outgoing calls through the PBX (CALLSOP_DIALER=on on the desk)",
+        description="Runs the club's SIP user agent (pjsua2): takes each outgoing call a "
+        "clerk dials on the desk, dials it through the PBX, gives up at the policy's 10 "
+        "rings, retries 3-5 minutes later, and redials at once after a dropped line.",
+    )
+    dialer.add_argument("--proxy", required=True, metavar="HOST:PORT", help="the PBX")
+    dialer.add_argument("--extension", required=True, help="the SIP user the calls come from")
+    dialer.add_argument("--bind", default="127.0.0.1", help="local address (default 127.0.0.1)")
     manage = commands.add_parser(
         "manage",
         help="the desk's administration commands (Django's manage.py), e.g. createsuperuser",
@@ -126,6 +136,37 @@ def _web(args: argparse.Namespace) -> int:
         server.print_logins()
     if not args.no_serve:
         server.serve(args.host, args.port)
+    return EXIT_OK
+
+
+def _dialer(args: argparse.Namespace) -> int:
+    import signal
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from callsop.desk import server
+
+    try:
+        server.setup(demo=False)
+    except ImproperlyConfigured as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    server.migrate()
+    from callsop.desk.dialer_worker import run
+    from callsop.telephony.dialer import Dialer
+
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    with Dialer(proxy=args.proxy, extension=args.extension, bind=args.bind) as dialer:
+        _error(f"dialling through {args.proxy} as {args.extension}")
+        placed = run(dialer, stop=lambda: stopping)
+    _error(f"stopped; placed {placed} call(s)")
     return EXIT_OK
 
 
@@ -156,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _web(args)
         if args.command == "manage":
             return _manage(args)
+        if args.command == "dialer":
+            return _dialer(args)
         sys.stdout.write(default_policy_text())
         return EXIT_OK
     except PolicyError as exc:

@@ -80,7 +80,7 @@ def desk_request(
 {method} [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:201@[local_ip]:[local_port]>;tag=[pid]SIPpTag01[call_number]
-To: <sip:0912345678@[remote_ip]>;[$caller_tag]
+To: <sip:0912345678@127.0.0.1>;[$caller_tag]
 Call-ID: [call_id]
 CSeq: {cseq} {method}
 {headers}Max-Forwards: 70

@@ -6,6 +6,7 @@ DATABASE_URL         default: SQLite at $CALLSOP_DATA_DIR/callsop.sqlite3
 CALLSOP_DATA_DIR     default: ./var
 CALLSOP_ALLOWED_HOSTS  comma-separated (default: localhost names)
 CALLSOP_TIME_ZONE    default Asia/Taipei
+CALLSOP_DIALER       on: "撥號" queues the call for `callsop dialer` to place
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ DEBUG = envbool("CALLSOP_DEBUG")
 SECRET_KEY = os.environ.get("CALLSOP_SECRET_KEY", DEFAULT_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("CALLSOP_SECRET_KEY is not set (required unless CALLSOP_DEBUG=on)")
+# Outgoing calls placed by the club's SIP user agent (`callsop dialer`) when on.
+CALLSOP_DIALER = envbool("CALLSOP_DIALER")
 ALLOWED_HOSTS = envlist("CALLSOP_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CALLSOP_CSRF_TRUSTED_ORIGINS", "")
 

@@ -10,6 +10,7 @@ the process otherwise).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -86,17 +87,36 @@ class Dialer:
         talk_for_s: float = 0.5,
         timeout_s: float = 60.0,
         tries: int = 1,
+        on_answered: Callable[[float], None] | None = None,
+        keep_talking: Callable[[], bool] | None = None,
     ) -> Attempt:
+        """With `keep_talking`, an answered call stays up until it says no
+        (asked a few times a second; the desk's call ended, say) and
+        `timeout_s` counts only until the answer; `on_answered` hears when
+        the far end picked up."""
         call = _Call(self.account)
         started = time.time()
         call.makeCall(f"sip:{number}@{self.proxy}", pj.CallOpParam(True))
         gave_up = hung_up = False
         try:
+            told = False
+            asked_at = 0.0
             while call.ended_at is None:
                 self.endpoint.libHandleEvents(10)
                 now = time.time()
-                if now - started > timeout_s:
+                if call.answered_at is not None and not told:
+                    told = True
+                    if on_answered is not None:
+                        on_answered(call.answered_at)
+                if now - started > timeout_s and (keep_talking is None or call.answered_at is None):
                     raise TimeoutError(f"the call to {number} did not end in {timeout_s:g} s")
+                if keep_talking is not None and call.answered_at is not None:
+                    if not hung_up and now - asked_at > 0.2:
+                        asked_at = now
+                        if not keep_talking():
+                            hung_up = True
+                            call.hangup(pj.CallOpParam(True))
+                    continue
                 ringing = call.answered_at is None and call.ringing_at is not None
                 if ringing and not gave_up and now - call.ringing_at >= ring_for_s:  # type: ignore[operator]
                     gave_up = True

@@ -5,7 +5,7 @@ from callsop.desk.models.inbox import Complaint, Escalation, Memo, Task
 from callsop.desk.models.knowledge import KnowledgeItem
 from callsop.desk.models.people import Chain, Club, Staff
 from callsop.desk.models.scoring import DailyStat, Dispute, RuleDaily, Scorecard
-from callsop.desk.models.telephony import ClubLine, PbxEvent
+from callsop.desk.models.telephony import ClubLine, DialJob, PbxEvent
 
 __all__ = [
     "Call",
@@ -15,6 +15,7 @@ __all__ = [
     "ClubLine",
     "Complaint",
     "DailyStat",
+    "DialJob",
     "Dispute",
     "Escalation",
     "KnowledgeItem",

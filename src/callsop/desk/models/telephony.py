@@ -42,3 +42,19 @@ class PbxEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["processed_at", "at"])]
+
+
+class DialJob(models.Model):
+    """An outgoing call for the club's own SIP user agent to place: the
+    clerk's click, a retry 3-5 minutes after no answer, a redial after a drop."""
+
+    call = models.ForeignKey("desk.Call", on_delete=models.CASCADE, related_name="dial_jobs")
+    reason = models.CharField(max_length=10)  # dial, retry, redial
+    tries = models.PositiveIntegerField(default=1)
+    due = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["done_at", "due"])]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from callsop.desk.models import Call, Staff
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound as out
 from callsop.desk.services.access import call_for, colleague_for, require_club_staff
+from callsop.desk.services.dialing import dial_queue
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 from callsop.desk.views.common import hx_redirect, staff_view, tz_of
@@ -99,7 +101,10 @@ def details_data(post: Any) -> dict[str, str]:
 def _dial(call: Call, post: Any) -> Call:
     # The plan as on the screen, even if its last keystrokes' save is still on its way.
     svc.call_details_save(call=call, data=details_data(post))
-    return out.outbound_dial(call=call)
+    call = out.outbound_dial(call=call)
+    if settings.CALLSOP_DIALER:
+        dial_queue(call=call)  # the club's own SIP user agent places it
+    return call
 
 
 DONE_MESSAGES = {
