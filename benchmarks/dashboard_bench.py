@@ -58,6 +58,13 @@ if TYPE_CHECKING:
     from callsop.policy import Policy
     from callsop.record.model import CallRecord
 
+
+def _stat_fields() -> tuple[str, ...]:
+    from callsop.desk.models import DailyStat
+
+    return DailyStat.SUMS
+
+
 TARGET_MS = 300.0
 DAYS = 365
 CLERKS = 10
@@ -65,17 +72,6 @@ MISSED_SHARE = 0.05
 CHUNK = 5_000
 PASSWORD = "callsop-bench"
 WEEKDAY_WEIGHT = (1.0, 1.0, 1.0, 1.0, 1.0, 0.8, 0.6)  # Monday first
-STAT_FIELDS = (
-    "calls",
-    "inbound",
-    "answered",
-    "within_rings",
-    "holds",
-    "hold_s",
-    "long_holds",
-    "scored",
-    "score_sum",
-)
 
 
 class Progress:
@@ -133,7 +129,7 @@ class Master:
 @dataclass
 class Rollups:
     stats: dict[tuple[date, int | None], dict[str, float]] = field(
-        default_factory=lambda: defaultdict(lambda: dict.fromkeys(STAT_FIELDS, 0))
+        default_factory=lambda: defaultdict(lambda: dict.fromkeys(_stat_fields(), 0))
     )
     rules: dict[tuple[date, int | None, str], list[int]] = field(
         default_factory=lambda: defaultdict(lambda: [0, 0])
@@ -141,7 +137,7 @@ class Rollups:
 
     def add(self, day: date, clerk_id: int | None, contribution: dict[str, Any]) -> None:
         stat = self.stats[day, clerk_id]
-        for name in STAT_FIELDS:
+        for name in _stat_fields():
             stat[name] += contribution.get(name, 0)
         for rule, (passed, failed) in contribution.get("rules", {}).items():
             row = self.rules[day, clerk_id, rule]
@@ -561,9 +557,9 @@ def store_rollups(club: Club, rollups: Rollups) -> tuple[int, int]:
             if row is None:
                 row = DailyStat(club=club, day=day, clerk_id=clerk_id)
                 new_stats.append(row)
-            for name in STAT_FIELDS:
+            for name in _stat_fields():
                 setattr(row, name, getattr(row, name) + sums[name])
-        DailyStat.objects.bulk_update(list(stats.values()), STAT_FIELDS, batch_size=1000)
+        DailyStat.objects.bulk_update(list(stats.values()), DailyStat.SUMS, batch_size=1000)
         DailyStat.objects.bulk_create(new_stats, batch_size=1000)
         rules = {(r.day, r.clerk_id, r.rule): r for r in RuleDaily.objects.filter(club=club)}
         new_rules = []

@@ -121,16 +121,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _web(args: argparse.Namespace) -> int:
-    from django.core.exceptions import ImproperlyConfigured
-
     from callsop.desk import server
 
-    try:
-        server.setup(demo=args.command == "demo")
-    except ImproperlyConfigured as exc:
-        _error(str(exc))
+    if not _desk_ready(demo=args.command == "demo"):
         return EXIT_USAGE
-    server.migrate()
     if args.command == "demo":
         server.load_demo_once()
         server.print_logins()
@@ -139,19 +133,26 @@ def _web(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _dialer(args: argparse.Namespace) -> int:
-    import signal
-
+def _desk_ready(*, demo: bool = False) -> bool:
+    """The desk's settings loaded and its database migrated; False (said why) if not."""
     from django.core.exceptions import ImproperlyConfigured
 
     from callsop.desk import server
 
     try:
-        server.setup(demo=False)
+        server.setup(demo=demo)
     except ImproperlyConfigured as exc:
         _error(str(exc))
-        return EXIT_USAGE
+        return False
     server.migrate()
+    return True
+
+
+def _dialer(args: argparse.Namespace) -> int:
+    import signal
+
+    if not _desk_ready():
+        return EXIT_USAGE
     from callsop.desk.dialer_worker import run
     from callsop.telephony.dialer import Dialer
 
@@ -352,16 +353,8 @@ def _telephony(args: argparse.Namespace) -> int:
 
     feed = None
     if args.desk:
-        from django.core.exceptions import ImproperlyConfigured
-
-        from callsop.desk import server
-
-        try:
-            server.setup(demo=False)
-        except ImproperlyConfigured as exc:
-            _error(str(exc))
+        if not _desk_ready():
             return EXIT_USAGE
-        server.migrate()
         from callsop.desk.feed import DeskFeed
 
         feed = DeskFeed()

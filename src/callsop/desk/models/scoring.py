@@ -56,6 +56,18 @@ class Dispute(models.Model):
 class DailyStat(models.Model):
     """Per club, local day and clerk: what the dashboard sums."""
 
+    SUMS = (
+        "calls",
+        "inbound",
+        "answered",
+        "within_rings",
+        "holds",
+        "hold_s",
+        "long_holds",
+        "scored",
+        "score_sum",
+    )
+
     club = models.ForeignKey(Club, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     clerk = models.ForeignKey(Staff, on_delete=models.CASCADE, null=True, related_name="+")

@@ -21,17 +21,6 @@ from callsop.record.model import CallRecord
 # Retries and redials fall minutes apart (§1.4: 3-5 minutes, at once); two
 # hours either side holds every call that can count as one.
 HISTORY_WINDOW = timedelta(hours=2)
-_STAT_FIELDS = (
-    "calls",
-    "inbound",
-    "answered",
-    "within_rings",
-    "holds",
-    "hold_s",
-    "long_holds",
-    "scored",
-    "score_sum",
-)
 
 
 def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
@@ -250,7 +239,7 @@ def _count(
     stat, _ = DailyStat.objects.select_for_update().get_or_create(
         club_id=club_id, day=day, clerk_id=clerk_id
     )
-    for name in _STAT_FIELDS:
+    for name in DailyStat.SUMS:
         setattr(stat, name, getattr(stat, name) + sign * contribution.get(name, 0))
     stat.save()
     rules: dict[str, list[int]] = contribution.get("rules", {})
