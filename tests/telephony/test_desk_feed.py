@@ -13,6 +13,7 @@ import pytest
 
 from callsop.desk.feed import DeskFeed
 from callsop.desk.models import Call, Chain, Club, PbxEvent, Staff
+from callsop.desk.services.calls import call_transfer
 from callsop.desk.services.policy import club_policy_save
 from callsop.telephony.dialogs import CallEvent
 from tests.telephony import sip_lab
@@ -103,3 +104,34 @@ def test_a_call_nobody_answers_is_missed_on_the_desk(lab: Lab, desk_clerk: Staff
     finding = next(f for f in call.scorecard.findings if f["rule"] == "inbound.answer-promptly")
     assert (finding["verdict"], finding["message"]) == ("na", "call never answered")
     assert 4.5 < (call.ended_at - call.started_at).total_seconds() / 0.3 < 5.5  # five rings
+
+
+@pytest.mark.parametrize("briefed", [True, False], ids=["briefed-on-the-desk", "on-the-phone-only"])
+def test_a_transfer_with_and_without_a_briefing(
+    lab: Lab, desk_clerk: Staff, django_user_model: Any, briefed: bool
+) -> None:
+    user = django_user_model.objects.create_user(username="bob", password="x")
+    colleague = Staff.objects.create(
+        user=user, chain=desk_clerk.chain, club=desk_clerk.club, name="王淑芬", extension="205"
+    )
+    events = _events(
+        lab.call(sip_lab.CUSTOMER_IS_TRANSFERRED, sip_lab.DESK_TRANSFERS, ring_ms=300, talk_ms=300)
+    )
+    before = [e for e in events if e.kind in ("offered", "ringing", "answered")]
+    after = [e for e in events if e not in before]
+    feed = DeskFeed()
+    for event in before:
+        feed(event)
+    _wait_for(lambda: Call.objects.filter(source="pbx", state="talking").exists())
+    if briefed:  # the clerk writes the briefing on the desk and transfers there
+        call = Call.objects.get(source="pbx")
+        call_transfer(call=call, to=colleague, summary="會員想改約週六的私人教練課")
+    for event in after:
+        feed(event)
+    feed.close()
+    call = Call.objects.get(source="pbx")
+    transfer = call.events.get(type="transfer")
+    assert transfer.to == colleague
+    assert call.outcome == Call.Outcome.TRANSFERRED
+    finding = next(f for f in call.scorecard.findings if f["rule"] == "inbound.warm-transfer")
+    assert finding["verdict"] == ("pass" if briefed else "fail"), finding["message"]
