@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks.collector_bench import EVENTS_PER_CALL, replay
+from collector_bench import EVENTS_PER_CALL, replay
 
 CALL_RATES = (1, 5, 10, 20, 40)  # calls a second; 23 SIP messages each
 PORT = 9097
