@@ -54,7 +54,9 @@ def _latencies(since_pk: int) -> tuple[int, list[float]]:
     from callsop.desk.models import PbxEvent
 
     rows = PbxEvent.objects.filter(pk__gt=since_pk, processed_at__isnull=False)
-    lags = sorted((r.processed_at - r.at).total_seconds() * 1000 for r in rows)
+    lags = sorted(
+        (r.processed_at - r.at).total_seconds() * 1000 for r in rows if r.processed_at is not None
+    )
     return len(lags), lags
 
 
