@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/score_bench.py
 	$(BIN)/python benchmarks/dashboard_bench.py
 	$(BIN)/python benchmarks/desk_load.py
+	$(BIN)/python benchmarks/desk_feed_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info var
