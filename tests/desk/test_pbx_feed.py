@@ -210,3 +210,24 @@ def test_the_phone_that_answers_the_line_names_the_clerk(
     _feed(_ev("ringing", s), _ev("answered", s + 5, target="101-0x556767655b70"))
     call = Call.objects.get()
     assert call.clerk == world.alice and call.line == "main"
+
+
+def test_an_event_the_desk_cannot_take_does_not_hold_up_the_rest(
+    world: World, lines: None, t0: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callsop.desk.services import telephony
+
+    s = t0.timestamp()
+    real = telephony._first_event
+
+    def broken_for_c9(row: PbxEvent) -> str:
+        if row.call_id == "c9":
+            raise ValueError("a PBX quirk")
+        return real(row)
+
+    monkeypatch.setattr(telephony, "_first_event", broken_for_c9)
+    pbx_event_store(source="hep", event=CallEvent("c9", "ringing", s, "0933", LINE))
+    pbx_event_store(source="hep", event=_ev("ringing", s + 1))
+    assert pbx_events_apply() == 2
+    assert PbxEvent.objects.get(call_id="c9").outcome.startswith("error: ValueError")
+    assert Call.objects.get().external_id == "c1@pbx"

@@ -10,12 +10,13 @@ per call, whatever order they arrived in."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from callsop.desk.models import Call, CallEvent, ClubLine, PbxEvent, Staff
@@ -24,6 +25,8 @@ from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
 from callsop.engine.history import normalise_phone
 from callsop.telephony.dialogs import CallEvent as PbxCallEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _key(source: str, event: PbxCallEvent) -> str:
@@ -75,7 +78,14 @@ def pbx_events_apply(*, limit: int = 1000) -> int:
     done = 0
     pending = PbxEvent.objects.filter(processed_at__isnull=True).order_by("at", "pk")[:limit]
     for row in list(pending):
-        outcome = _apply(row)
+        try:
+            outcome = _apply(row)
+        except OperationalError:
+            raise  # the database is busy or gone: the event waits for the next round
+        except Exception as exc:
+            # One event the desk cannot take must not hold up every one after it.
+            logger.exception("PBX event %s (%s of %s) not applied", row.pk, row.kind, row.call_id)
+            outcome = f"error: {exc!r}"
         PbxEvent.objects.filter(pk=row.pk, processed_at__isnull=True).update(
             processed_at=timezone.now(), outcome=outcome[:200]
         )

@@ -114,10 +114,9 @@ DONE_MESSAGES = {
 }
 
 
+@require_POST
 @staff_view
 def call_new_incoming(request: HttpRequest, staff: Staff) -> HttpResponse:
-    if request.method != "POST":
-        raise Http404
     club = require_club_staff(staff)
     call = svc.call_ring(club=club, phone=request.POST.get("phone", "").strip())
     return hx_redirect(request, reverse("call", args=[call.pk]))
