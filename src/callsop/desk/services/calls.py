@@ -47,7 +47,8 @@ def locks_call(fn: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _now(now: datetime | None) -> datetime:
+def moment(now: datetime | None) -> datetime:
+    """The time an action happens: as given (the PBX's, a test's), or now."""
     return now if now is not None else timezone.now()
 
 
@@ -77,7 +78,7 @@ def call_ring(
     now: datetime | None = None,
 ) -> Call:
     """An incoming call starts ringing: from the PBX or the clerk's button."""
-    at = _now(now)
+    at = moment(now)
     known = _known_name(club, phone)
     call = Call.objects.create(
         club=club,
@@ -118,7 +119,7 @@ def call_answer(*, call: Call, clerk: Staff | None, now: datetime | None = None)
     a phone no one is known at, and a clerk claims the call afterwards."""
     if call.state != Call.State.RINGING:
         raise ActionError("這通電話已有人接聽或已結束。")
-    at = _now(now)
+    at = moment(now)
     period = policy_of(call.club).timing.ring_period_s
     call.clerk = clerk
     call.answered_at = at
@@ -149,7 +150,7 @@ def call_hold(*, call: Call, now: datetime | None = None) -> Call:
         raise ActionError("只有通話中才能保留。")
     call.state = Call.State.HELD
     call.save(update_fields=["state", "updated_at"])
-    _event(call, _now(now), "hold")
+    _event(call, moment(now), "hold")
     return call
 
 
@@ -158,15 +159,19 @@ def call_hold(*, call: Call, now: datetime | None = None) -> Call:
 def call_resume(*, call: Call, now: datetime | None = None) -> Call:
     if call.state != Call.State.HELD:
         raise ActionError("這通電話沒有在保留中。")
-    at = _now(now)
+    _close_hold(call, moment(now))
+    call.state = Call.State.TALKING
+    call.save(update_fields=["state", "hold_total_s", "hold_count", "updated_at"])
+    return call
+
+
+def _close_hold(call: Call, at: datetime) -> None:
+    """The hold ends at `at`: its length is added up and the resume recorded."""
     held_at = call.events.filter(type="hold").order_by("-at").values_list("at", flat=True).first()
     if held_at is not None:
         call.hold_total_s += max(0.0, (at - held_at).total_seconds())
         call.hold_count += 1
-    call.state = Call.State.TALKING
-    call.save(update_fields=["state", "hold_total_s", "hold_count", "updated_at"])
     _event(call, at, "resume")
-    return call
 
 
 @transaction.atomic(durable=True)
@@ -216,10 +221,7 @@ def _finish(
     call: Call, at: datetime, *, by: str | None, outcome: str, tags: tuple[str, ...] = ()
 ) -> None:
     if call.state == Call.State.HELD:
-        held_at = call.events.filter(type="hold").order_by("-at").values_list("at", flat=True)[0]
-        call.hold_total_s += max(0.0, (at - held_at).total_seconds())
-        call.hold_count += 1
-        _event(call, at, "resume")
+        _close_hold(call, at)
     if by is not None:
         _event(call, at, "hangup", by=by)
     _tag(call, *tags)
@@ -237,7 +239,7 @@ def call_end(*, call: Call, by: str = "customer", now: datetime | None = None) -
     _require_live(call)
     if by not in ("customer", "staff", "network"):
         raise ActionError("請選擇由哪一方掛斷。")
-    at = _now(now)
+    at = moment(now)
     if call.state == Call.State.RINGING and call.direction == "inbound":
         _finish(call, at, by=by, outcome=Call.Outcome.MISSED)
         return call
@@ -251,7 +253,7 @@ def call_end(*, call: Call, by: str = "customer", now: datetime | None = None) -
 def call_wrong_number(*, call: Call, now: datetime | None = None) -> Call:
     _require_live(call)
     call.outcome = Call.Outcome.WRONG_NUMBER
-    _finish(call, _now(now), by="customer", outcome=call.outcome, tags=("wrong-number",))
+    _finish(call, moment(now), by="customer", outcome=call.outcome, tags=("wrong-number",))
     return call
 
 
@@ -260,7 +262,7 @@ def call_wrong_number(*, call: Call, now: datetime | None = None) -> Call:
 def call_visitor_arrived(*, call: Call, clerk: Staff, now: datetime | None = None) -> Task:
     """A visitor walks in mid-call (§2.3(9)): promise a callback, end, serve the visitor."""
     _require_live(call)
-    at = _now(now)
+    at = moment(now)
     if not call.caller_phone:
         raise ActionError("請先記下對方電話，才能稍後回電。", field="caller_phone")
     task = Task.objects.create(
@@ -303,7 +305,7 @@ def memo_take(
         raise ActionError("留言需要回電號碼。", field="phone")
     if not message:
         raise ActionError("請寫下留言內容。", field="message")
-    at = _now(now)
+    at = moment(now)
     memo = Memo.objects.create(
         club=call.club,
         call=call,
@@ -342,7 +344,7 @@ def call_transfer(*, call: Call, to: Staff, summary: str, now: datetime | None =
         raise ActionError("不能轉接給自己。", field="to")
     if to.presence != Staff.Presence.IN:
         raise ActionError(f"{to.name}目前{to.get_presence_display()}，請改為留言。", field="to")
-    at = _now(now)
+    at = moment(now)
     _event(call, at, "transfer", to=to, summary=summary)
     _tag(call, "asks-for-person")
     call.outcome = Call.Outcome.TRANSFERRED
@@ -362,7 +364,7 @@ def call_escalate(*, call: Call, reason: str, now: datetime | None = None) -> Es
     )
     if manager is None:
         raise ActionError("本館沒有設定館長。")
-    at = _now(now)
+    at = moment(now)
     escalation = Escalation.objects.create(
         club=call.club, call=call, to=manager, at=at, reason=reason
     )
@@ -381,7 +383,7 @@ def complaint_log(
     summary = summary.strip()
     if not summary:
         raise ActionError("請記下對方不滿的內容。", field="summary")
-    at = _now(now)
+    at = moment(now)
     complaint, created = Complaint.objects.get_or_create(
         call=call,
         defaults={"club": call.club, "logged_at": at, "logged_by": clerk, "summary": summary},

@@ -5,14 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from callsop.desk.models import Call, Complaint, Escalation, KnowledgeItem, Memo, Staff, Task
+from callsop.desk.services.calls import moment
 from callsop.desk.services.errors import ActionError
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else timezone.now()
 
 
 @transaction.atomic(durable=True)
@@ -20,7 +16,7 @@ def memo_acknowledge(*, memo: Memo, staff: Staff, now: datetime | None = None) -
     if memo.for_staff_id != staff.pk:
         raise ActionError("這則留言不是給您的。")
     if memo.acknowledged_at is None:
-        memo.acknowledged_at = _now(now)
+        memo.acknowledged_at = moment(now)
         memo.save(update_fields=["acknowledged_at"])
     return memo
 
@@ -29,7 +25,7 @@ def memo_acknowledge(*, memo: Memo, staff: Staff, now: datetime | None = None) -
 def memo_called_back(*, memo: Memo, staff: Staff, now: datetime | None = None) -> Memo:
     if memo.for_staff_id != staff.pk:
         raise ActionError("這則留言不是給您的。")
-    at = _now(now)
+    at = moment(now)
     memo.acknowledged_at = memo.acknowledged_at or at
     memo.called_back_at = memo.called_back_at or at
     memo.save(update_fields=["acknowledged_at", "called_back_at"])
@@ -40,7 +36,7 @@ def memo_called_back(*, memo: Memo, staff: Staff, now: datetime | None = None) -
 def task_done(*, task: Task, call: Call | None = None, now: datetime | None = None) -> Task:
     """Marks a task done; `call` is the call that did it (a retry, a callback)."""
     if task.done_at is None:
-        task.done_at = _now(now)
+        task.done_at = moment(now)
         task.done_call = call
         task.save(update_fields=["done_at", "done_call"])
     return task
@@ -51,7 +47,7 @@ def escalation_seen(*, escalation: Escalation, staff: Staff, now: datetime | Non
     if escalation.to_id != staff.pk:
         raise ActionError("這件通報不是給您的。")
     if escalation.seen_at is None:
-        escalation.seen_at = _now(now)
+        escalation.seen_at = moment(now)
         escalation.save(update_fields=["seen_at"])
 
 
@@ -66,7 +62,7 @@ def complaint_follow_up(
         raise ActionError("結案前請寫下處理經過。", field="follow_up")
     complaint.state = state
     complaint.follow_up = follow_up
-    complaint.closed_at = _now(now) if state == Complaint.State.CLOSED else None
+    complaint.closed_at = moment(now) if state == Complaint.State.CLOSED else None
     complaint.save(update_fields=["state", "follow_up", "closed_at"])
     return complaint
 
@@ -103,6 +99,6 @@ def knowledge_save(
     if item is None:
         item = KnowledgeItem(chain_id=staff.chain_id, club=staff.club)
     item.kind, item.title, item.body = kind, title.strip(), body.strip()
-    item.updated_at = _now(now)
+    item.updated_at = moment(now)
     item.save()
     return item

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from callsop.desk.models import Call, CallEvent, Club, Staff, Task
-from callsop.desk.services.calls import _finish, _tag, apply_details, locks_call
+from callsop.desk.services.calls import _finish, _tag, apply_details, locks_call, moment
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 from callsop.engine.history import normalise_phone
@@ -24,10 +24,6 @@ PLAN_REQUIRED = (
     ("plan_material", "請寫下要備妥的資料（沒有請填「無」）。"),
     ("plan_hard_reply", "請想好對方回絕時如何回應。"),
 )
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else timezone.now()
 
 
 @transaction.atomic(durable=True)
@@ -96,7 +92,7 @@ def outbound_dial(*, call: Call, now: datetime | None = None) -> Call:
     if gaps:
         field, prompt = gaps[0]
         raise ActionError(f"撥號前請完成準備：{prompt}", field=field)
-    at = _now(now)
+    at = moment(now)
     call.started_at = at
     call.state = Call.State.RINGING
     call.caller_name = call.caller_name or call.plan_name
@@ -113,7 +109,7 @@ def outbound_dialled_on_phone(
 ) -> Call:
     """A call the clerk dialled on the phone itself, as the PBX reports it:
     on the desk from its first ring, with no plan behind it."""
-    at = _now(now)
+    at = moment(now)
     call = Call.objects.create(
         club=club,
         direction="outbound",
@@ -135,7 +131,7 @@ def outbound_dialled_on_phone(
 def outbound_answered(*, call: Call, now: datetime | None = None) -> Call:
     if call.state != Call.State.RINGING:
         raise ActionError("這通電話不在撥號中。")
-    at = _now(now)
+    at = moment(now)
     call.answered_at = at
     period = policy_of(call.club).timing.ring_period_s
     call.rings = max(1, math.ceil((at - call.started_at).total_seconds() / period))
@@ -151,7 +147,7 @@ def outbound_no_answer(*, call: Call, now: datetime | None = None) -> Task:
     """Given up unanswered (§1.4(1): at 10 rings); a retry falls due 3-5 minutes later."""
     if call.state != Call.State.RINGING:
         raise ActionError("這通電話不在撥號中。")
-    at = _now(now)
+    at = moment(now)
     timing = policy_of(call.club).timing
     wait = (timing.retry_after_min_s + timing.retry_after_max_s) / 2
     task = Task.objects.create(
@@ -176,7 +172,7 @@ def outbound_dropped(*, call: Call, now: datetime | None = None) -> Call:
     """The line dropped mid-call (§1.4(5)): the clerk redials at once; the redial is returned."""
     if call.state not in (Call.State.TALKING, Call.State.HELD):
         raise ActionError("只有通話中才會斷線。")
-    at = _now(now)
+    at = moment(now)
     call.outcome = Call.Outcome.DROPPED
     _finish(call, at, by="network", outcome=call.outcome)
     assert call.clerk is not None
@@ -200,7 +196,7 @@ def outbound_absent(
     message = message.strip()
     if not message:
         raise ActionError("請寫下留給對方的話。", field="message")
-    at = _now(now)
+    at = moment(now)
     if callback_at <= at:
         raise ActionError("回電時間必須在現在之後。", field="callback_at")
     task = Task.objects.create(
@@ -228,7 +224,7 @@ def outbound_finish(
     """The person was reached; the call ends with the next contact set (§1.4(8))."""
     if call.state not in (Call.State.TALKING, Call.State.HELD):
         raise ActionError("請先接通電話。")
-    at = _now(now)
+    at = moment(now)
     if next_contact_at <= at:
         raise ActionError("下次聯絡時間必須在現在之後。", field="next_contact_at")
     if by not in ("customer", "staff"):

@@ -15,6 +15,7 @@ from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 from callsop.desk.services.record import record_of
 from callsop.engine.scoring import score
+from callsop.engine.timeline import Timeline
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
 
@@ -122,14 +123,8 @@ def _contribution(
 
 
 def _hold_lengths(record: CallRecord) -> list[float]:
-    lengths, held = [], None
-    for e in record.events:
-        if e.type == "hold":
-            held = e.t
-        elif e.type == "resume" and held is not None:
-            lengths.append(e.t - held)
-            held = None
-    return lengths
+    """Each hold taken back, in seconds, as the hold rules read them."""
+    return [h.end - h.start for h in Timeline(record).holds if h.resumed and h.end is not None]
 
 
 def _save(
