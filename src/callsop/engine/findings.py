@@ -8,6 +8,9 @@ import msgspec
 
 Verdict = Literal["pass", "fail", "na"]
 Evidence = dict[str, Any]
+# What a verdict rests on when a person's transcript was not it: a machine
+# transcript's words, or voice activity alone (who spoke when).
+Basis = Literal["machine", "voice"]
 
 
 class Outcome(msgspec.Struct, frozen=True, gc=False):
@@ -16,14 +19,15 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
     verdict: Verdict
     message: str
     evidence: tuple[Evidence, ...] = ()
+    basis: Basis | None = None  # None: the engine judges from the rule's sources
 
 
-def passed(message: str, *evidence: Evidence) -> Outcome:
-    return Outcome("pass", message, evidence)
+def passed(message: str, *evidence: Evidence, basis: Basis | None = None) -> Outcome:
+    return Outcome("pass", message, evidence, basis)
 
 
-def failed(message: str, *evidence: Evidence) -> Outcome:
-    return Outcome("fail", message, evidence)
+def failed(message: str, *evidence: Evidence, basis: Basis | None = None) -> Outcome:
+    return Outcome("fail", message, evidence, basis)
 
 
 def not_applicable(reason: str) -> Outcome:
@@ -47,6 +51,7 @@ class Finding(msgspec.Struct, frozen=True, omit_defaults=True):
     clause: str
     message: str
     evidence: tuple[Evidence, ...] = ()
+    basis: Basis | None = None
 
 
 class Scorecard(msgspec.Struct, frozen=True):

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from callsop.engine.call import Call, Compiled
-from callsop.engine.findings import Finding, Outcome, Scorecard, wrong_direction
+from callsop.engine.findings import (
+    Basis,
+    Finding,
+    Outcome,
+    Scorecard,
+    not_applicable,
+    wrong_direction,
+)
 from callsop.engine.history import History
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
@@ -35,6 +42,7 @@ def score(
     if history is None:
         history = History.of(records, first_index)
     weights = [policy.weight(rule.id) for rule in SCORED]
+    weak = compiled.machine_weak
     # Findings are immutable, so one `na` finding serves every call it fits.
     not_applicable: dict[tuple[str, str], Finding] = {}
     cards = []
@@ -45,6 +53,8 @@ def score(
         for rule, weight in zip(SCORED, weights, strict=True):
             if rule.direction is not None and record.direction != rule.direction:
                 outcome: Outcome = wrong_direction(record.direction)
+            elif rule.id in weak and call.speech_source == "machine":
+                outcome = TOO_WEAK
             else:
                 assert rule.check is not None
                 outcome = rule.check(call)
@@ -57,8 +67,11 @@ def score(
                     )
                 findings.append(finding)
                 continue
+            basis = outcome.basis or _basis(call, rule.sources, rule.id)
             findings.append(
-                Finding(rule.id, outcome.verdict, rule.clause, outcome.message, outcome.evidence)
+                Finding(
+                    rule.id, outcome.verdict, rule.clause, outcome.message, outcome.evidence, basis
+                )
             )
             possible += weight
             if outcome.verdict == "pass":
@@ -68,3 +81,21 @@ def score(
         if on_progress is not None:
             on_progress(index + 1)
     return cards
+
+
+TOO_WEAK = not_applicable("the machine transcript is too weak for this rule")
+
+# Rules that read only who spoke when: on a recording they rest on voice
+# activity, whether or not a recogniser also gave the words.
+VOICE_RULES = frozenset(
+    ("talk.no-talk-over", "talk.listen-share", "talk.speech-rate", "talk.no-dead-air")
+)
+
+
+def _basis(call: Call, sources: tuple[str, ...], rule_id: str) -> Basis | None:
+    """What a verdict from speech rests on, when a person's transcript was not it."""
+    if "speech" not in sources or not call.recorded:
+        return None
+    if rule_id in VOICE_RULES or call.speech_source == "voice-only":
+        return "voice"
+    return "machine"

@@ -25,9 +25,12 @@ def rings_between(start: float, end: float, period: float) -> int:
 class Timeline:
     def __init__(self, record: CallRecord) -> None:
         events = list(record.events)
+        if any(e.source == "audio" for e in events):
+            events = _reported_holds_first(events)
         if any(a.t > b.t for a, b in itertools.pairwise(events)):
             events.sort(key=lambda e: e.t)
         self.events = events
+        self.reported = [e for e in events if e.source is None]  # by the PBX or the desk
         first: dict[str, Event] = {}
         for event in reversed(events):  # the earliest of each type stays
             first[event.type] = event
@@ -40,7 +43,14 @@ class Timeline:
 
     @property
     def has_events(self) -> bool:
-        return bool(self.events)
+        """Whether the PBX or the desk told of the call (holds heard in its
+        recording alone do not say whether it was answered)."""
+        return bool(self.reported)
+
+    @property
+    def holds_heard(self) -> bool:
+        """The holds come from the recording, not from the PBX."""
+        return any(e.source == "audio" for e in self.events if e.type == "hold")
 
     def ring_count(self, end: float, period: float) -> int | None:
         """Rings from the ringing event to `end`, or the PBX's own count."""
@@ -49,6 +59,14 @@ class Timeline:
         if self.ringing.rings is not None:
             return self.ringing.rings
         return rings_between(self.ringing.t, end, period)
+
+
+def _reported_holds_first(events: list[Event]) -> list[Event]:
+    """Holds the PBX or the desk reported outrank holds heard in the
+    recording: when there are any, the heard ones are dropped."""
+    if any(e.type in ("hold", "resume") and e.source is None for e in events):
+        return [e for e in events if e.source is None or e.type not in ("hold", "resume")]
+    return events
 
 
 def _holds(events: list[Event], hangup: Event | None) -> list[Hold]:

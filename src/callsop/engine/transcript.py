@@ -12,6 +12,7 @@ from typing import Any
 
 from callsop.engine.findings import Evidence
 from callsop.record.model import Utterance
+from callsop.soundalike import SoundBook
 from callsop.text import SEP, Hit, PhraseBook, locate, match_in, normalise
 
 _text, _speaker = attrgetter("text"), attrgetter("speaker")
@@ -19,9 +20,15 @@ _begin, _end = attrgetter("start"), attrgetter("end")
 
 
 class Transcript:
-    def __init__(self, utterances: Sequence[Utterance], book: PhraseBook) -> None:
+    """`sounds` is given for a machine transcript: a long phrase is then also
+    found by how it sounds, in a turn where its words were not found as written."""
+
+    def __init__(
+        self, utterances: Sequence[Utterance], book: PhraseBook, sounds: SoundBook | None = None
+    ) -> None:
         self.utterances = utterances
         self.book = book
+        self.sounds = sounds
         texts = list(map(_text, utterances))
         joined = normalise(SEP.join(texts))
         norms = joined.split(SEP)
@@ -73,6 +80,35 @@ class Transcript:
     def find(self, list_name: str, among: Iterable[int] | str | None = None) -> list[Hit]:
         """Hits of a phrase list in text order. `among` limits them to some
         turns, or to one speaker ("staff", "customer", "other")."""
+        hits = self._find_written(list_name, among)
+        if (
+            self.sounds is None
+            or list_name not in self.sounds.lists
+            or list_name in self.book.direct
+        ):
+            return hits  # a direct list's turns were heard as they were read
+        return self._with_sounds(list_name, among, hits)
+
+    def _with_sounds(
+        self, list_name: str, among: Iterable[int] | str | None, hits: list[Hit]
+    ) -> list[Hit]:
+        assert self.sounds is not None
+        turns: Iterable[int] = self.order if among is None or isinstance(among, str) else among
+        if isinstance(among, str):
+            turns = [i for i in turns if self.speakers[i] == among]
+        written = {h.utterance for h in hits}
+        heard = []
+        for index in turns:
+            if index not in written:
+                found = self.sounds.find(list_name, self.norms[index])
+                if found is not None:
+                    heard.append(Hit(index, found[0], found[1], found[2]))
+        if not heard:
+            return hits
+        place = self.position
+        return sorted(hits + heard, key=lambda h: (place[h.utterance], h.start))
+
+    def _find_written(self, list_name: str, among: Iterable[int] | str | None) -> list[Hit]:
         if list_name in self.book.direct:
             turns = self.order if among is None else among
             if isinstance(turns, str):
@@ -110,6 +146,9 @@ class Transcript:
 
     def _direct(self, list_name: str, index: int) -> Hit | None:
         found = match_in(self.book.lists[list_name], self.norms[index], self.book.gap)
+        if found is None and self.sounds is not None:
+            heard = self.sounds.find(list_name, self.norms[index])
+            found = None if heard is None else heard[:3]
         return None if found is None else Hit(index, found[0], found[1], found[2])
 
     def evidence(self, hit: Hit) -> Evidence:

@@ -35,6 +35,7 @@ class Timing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ask_before_hold_s: float
     ask_to_continue_after_s: float
     talk_over_grace_s: float
+    max_dead_air_s: float
 
 
 class Speech(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -60,6 +61,9 @@ class Club(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Matching(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     gap_max_chars: int
+    fuzzy_min_chars: int
+    fuzzy_min_score: float
+    machine_weak_rules: tuple[str, ...]
 
 
 class Weights(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -227,6 +231,12 @@ def _check_values(parsed: PolicyData, source: str) -> None:
         (t.ask_before_hold_s >= 0, "timing.ask_before_hold_s: must be 0 or more"),
         (t.ask_to_continue_after_s > 0, "timing.ask_to_continue_after_s: must be above 0"),
         (t.talk_over_grace_s >= 0, "timing.talk_over_grace_s: must be 0 or more"),
+        (t.max_dead_air_s > 0, "timing.max_dead_air_s: must be above 0"),
+        (parsed.matching.fuzzy_min_chars >= 2, "matching.fuzzy_min_chars: must be at least 2"),
+        (
+            0 < parsed.matching.fuzzy_min_score <= 100,
+            "matching.fuzzy_min_score: must be above 0 and at most 100",
+        ),
         (
             0 < s.min_chars_per_minute <= s.max_chars_per_minute,
             "speech.min_chars_per_minute: must be above 0 and at most max_chars_per_minute",
@@ -255,6 +265,11 @@ def _check_values(parsed: PolicyData, source: str) -> None:
     for ok, message in checks:
         if not ok:
             raise PolicyError(f"{source}: key {message}")
+    for rule_id in parsed.matching.machine_weak_rules:
+        if rule_id not in parsed.severity:
+            raise PolicyError(
+                f"{source}: key matching.machine_weak_rules: {rule_id!r} is not a scored rule"
+            )
 
 
 _DEFAULT: Policy | None = None

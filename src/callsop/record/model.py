@@ -20,6 +20,9 @@ Speaker = Literal["staff", "customer", "other"]
 HangupSide = Literal["staff", "customer", "network"]
 EventType = Literal["dialing", "ringing", "answered", "hold", "resume", "transfer", "hangup"]
 TaskKind = Literal["callback", "retry", "follow-up"]
+# What was heard in a recording rather than reported by the PBX or the desk.
+Origin = Literal["audio"]
+SpeechSource = Literal["human", "machine", "voice-only"]
 
 
 class Event(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -29,13 +32,24 @@ class Event(msgspec.Struct, frozen=True, omit_defaults=True):
     by: HangupSide | None = None
     to: str | None = None
     summary: str | None = None
+    source: Origin | None = None
 
 
-class Utterance(msgspec.Struct, frozen=True):
+class Utterance(msgspec.Struct, frozen=True, omit_defaults=True):
     speaker: Speaker
     start: Seconds
     end: Seconds
-    text: str
+    text: str = ""  # empty: voice only, who spoke when without the words
+    syllables: Annotated[int, msgspec.Meta(ge=0)] | None = None  # one Chinese character each
+    source: Origin | None = None
+
+
+class Speech(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Where a record's utterances came from. No `speech` means a person's transcript."""
+
+    source: SpeechSource = "human"
+    engine: str | None = None  # the recogniser, for a machine transcript
+    recording: str | None = None  # the file, or its id
 
 
 class Staff(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -106,6 +120,7 @@ class CallRecord(msgspec.Struct, frozen=True, omit_defaults=True):
     customer: Customer | None = None
     events: tuple[Event, ...] = ()
     utterances: tuple[Utterance, ...] = ()
+    speech: Speech | None = None
     note: Note | None = None
     tags: tuple[str, ...] = ()
     memos: tuple[Memo, ...] = ()

@@ -25,6 +25,7 @@ from callsop.record.model import (
     HangupSide,
     RecordError,
     Speaker,
+    SpeechSource,
     TaskKind,
     Utterance,
     check_record,
@@ -41,6 +42,8 @@ _ALLOWED = {
     "by": get_args(HangupSide),
     "kind": get_args(TaskKind),
     "purpose": ("business", "personal"),
+    "source": ("audio",),  # of an event or an utterance
+    "speech.source": get_args(SpeechSource),
 }
 _PATH = re.compile(r" - at `\$(.*)`$")
 _BYTE = re.compile(r"\(byte (\d+)\)")
@@ -201,7 +204,8 @@ def _field_and_message(exc: msgspec.ValidationError) -> tuple[str | None, str]:
     if "datetime" in message:
         message += ": write an ISO 8601 time with its UTC offset, e.g. 2026-11-27T10:02:11+08:00"
     if path and message.startswith("Invalid enum value"):
-        allowed = _ALLOWED.get(re.sub(r"\[\d+\]", "", path).rsplit(".", 1)[-1])
+        bare = re.sub(r"\[\d+\]", "", path)
+        allowed = _ALLOWED.get(bare) or _ALLOWED.get(bare.rsplit(".", 1)[-1])
         if allowed:
             message += "; expected one of " + ", ".join(allowed)
     return path, message

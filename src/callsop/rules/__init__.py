@@ -3,7 +3,7 @@ rules.md. Rule ids are a contract: never drop or rename one."""
 
 from __future__ import annotations
 
-from callsop.rules import close, complaint, guide, hold, inbound, outbound, record, talk
+from callsop.rules import close, complaint, guide, hold, inbound, outbound, pace, record, talk
 from callsop.rules.base import Rule
 
 CATALOGUE: tuple[Rule, ...] = (
@@ -12,6 +12,7 @@ CATALOGUE: tuple[Rule, ...] = (
     *complaint.RULES,
     *hold.RULES,
     *talk.RULES,
+    *pace.RULES,
     *close.RULES,
     *record.RULES,
     *guide.RULES,

@@ -38,6 +38,8 @@ class Rule:
 
 
 NO_SPEECH = not_applicable("no transcript: the call has no utterances")
+NO_WORDS = not_applicable("voice only: the recording tells who spoke when, not the words")
+ONE_TRACK = not_applicable("one track: the recording does not tell staff from customer")
 
 
 def answered_or_na(call: Call) -> Outcome | None:
@@ -50,7 +52,19 @@ def answered_or_na(call: Call) -> Outcome | None:
 
 
 def speech(call: Call) -> Transcript | Outcome:
-    return call.transcript if call.transcript is not None else NO_SPEECH
+    """The words of the call, or the na that says why a rule cannot read them."""
+    if call.one_track:
+        return ONE_TRACK
+    if call.transcript is not None:
+        return call.transcript
+    return NO_WORDS if call.record.utterances else NO_SPEECH
+
+
+def voice(call: Call) -> Transcript | Outcome:
+    """Who spoke when (words or not), for the rules of timing and share."""
+    if call.one_track:
+        return ONE_TRACK
+    return call.voice if call.voice is not None else NO_SPEECH
 
 
 def seconds(value: float) -> str:

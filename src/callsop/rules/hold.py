@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from callsop.engine.call import Call
-from callsop.engine.findings import Evidence, Outcome, failed, not_applicable, passed
+from callsop.engine.findings import Basis, Evidence, Outcome, failed, not_applicable, passed
 from callsop.rules.base import Rule, seconds, speech
 
 
@@ -12,6 +12,10 @@ def check_max_duration(call: Call) -> Outcome:
     if not holds:
         return not_applicable("no hold")
     limit = call.policy.timing.max_hold_s
+    # Holds heard in the recording (music or silence, nobody speaking) stand
+    # in for the PBX's when it told of none.
+    basis: Basis | None = "voice" if call.timeline.holds_heard else None
+    heard = ", heard in the recording" if basis else ""
     longest = 0.0
     for hold in holds:
         if hold.end is None:
@@ -20,16 +24,19 @@ def check_max_duration(call: Call) -> Outcome:
         if length > limit:
             how = "" if hold.resumed else ", never resumed"
             return failed(
-                f"hold of {seconds(length)} at {hold.start:g} s (> {seconds(limit)}){how}",
+                f"hold of {seconds(length)} at {hold.start:g} s (> {seconds(limit)}){how}{heard}",
                 {"t": hold.start},
                 {"t": hold.end},
+                basis=basis,
             )
         longest = max(longest, length)
     count = "one hold" if len(holds) == 1 else f"{len(holds)} holds, the longest"
     evidence: list[Evidence] = []
     for hold in holds:
         evidence += [{"t": hold.start}, {"t": hold.end}]
-    return passed(f"{count} of {seconds(longest)} (≤ {seconds(limit)})", *evidence)
+    return passed(
+        f"{count} of {seconds(longest)} (≤ {seconds(limit)}){heard}", *evidence, basis=basis
+    )
 
 
 def check_ask_before_hold(call: Call) -> Outcome:

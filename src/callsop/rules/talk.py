@@ -12,7 +12,7 @@ from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
-from callsop.rules.common import names, talk_overs
+from callsop.rules.common import names
 from callsop.text import SEP, Hit, digit_spans, script_forms, spoken_digits, to_simplified
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
@@ -377,57 +377,6 @@ def check_dont_guess_answers(call: Call) -> Outcome:
     )
 
 
-def check_speech_rate(call: Call) -> Outcome:
-    t = _speech_answered(call)
-    if isinstance(t, Outcome):
-        return t
-    s = call.policy.speech
-    spoken = t.staff_s
-    if spoken < s.min_staff_speech_s:
-        return not_applicable(
-            f"{seconds(spoken)} of staff speech (< {seconds(s.min_staff_speech_s)})"
-        )
-    norms = t.norms
-    rate = sum([len(norms[i]) for i in t.staff]) / spoken * 60
-    band = f"{s.min_chars_per_minute:g}–{s.max_chars_per_minute:g}"
-    if rate < s.min_chars_per_minute:
-        return failed(f"staff spoke {rate:.0f} characters a minute (< {s.min_chars_per_minute:g})")
-    if rate > s.max_chars_per_minute:
-        return failed(f"staff spoke {rate:.0f} characters a minute (> {s.max_chars_per_minute:g})")
-    return passed(f"staff spoke {rate:.0f} characters a minute ({band})")
-
-
-def check_listen_share(call: Call) -> Outcome:
-    t = _speech_answered(call)
-    if isinstance(t, Outcome):
-        return t
-    s = call.policy.speech
-    talk = t.talk_s
-    if talk < s.min_talk_for_share_s:
-        return not_applicable(f"{seconds(talk)} of talk (< {seconds(s.min_talk_for_share_s)})")
-    share = t.staff_s / talk
-    limit = f"{s.max_staff_share:.0%}"
-    if share > s.max_staff_share:
-        return failed(f"staff talked {share:.0%} of the talk (> {limit})")
-    return passed(f"staff talked {share:.0%} of the talk (≤ {limit})")
-
-
-def check_no_talk_over(call: Call) -> Outcome:
-    t = _speech_answered(call)
-    if isinstance(t, Outcome):
-        return t
-    grace = call.policy.timing.talk_over_grace_s
-    overs = talk_overs(call, t)
-    if overs:
-        s, c, early = overs[0]
-        return failed(
-            f"staff started {early:.1f} s before the customer finished (> {grace:g} s)",
-            t.turn(c),
-            t.turn(s),
-        )
-    return passed("never talked over the customer")
-
-
 RULES = (
     Rule(
         id="talk.no-filler-strings",
@@ -557,48 +506,5 @@ RULES = (
             "phrases.refuse",
         ),
         check=check_dont_guess_answers,
-    ),
-    Rule(
-        id="talk.speech-rate",
-        clause="3(2), 4(3)",
-        title="語速適中",
-        sources=("speech",),
-        applies="answered calls with at least 30 s of staff speech",
-        checks="staff speak at 120–300 characters a minute (without punctuation or spaces)",
-        applies_zh="館員說話至少 30 秒的已接通通話",
-        checks_zh="館員語速為每分鐘 120–300 字（不計標點與空格）",
-        why="控制好語音、語調，保持好說話速度的快慢。語言精練，吐字清晰。",
-        options=(
-            "speech.min_chars_per_minute",
-            "speech.max_chars_per_minute",
-            "speech.min_staff_speech_s",
-        ),
-        check=check_speech_rate,
-    ),
-    Rule(
-        id="talk.listen-share",
-        clause="3(5)",
-        title="多聽少說",
-        sources=("speech",),
-        applies="answered calls with at least 60 s of talk",
-        checks="staff talk for at most 70% of the talk time",
-        applies_zh="談話至少 60 秒的已接通通話",
-        checks_zh="館員說話不超過談話時間的 70%",
-        why="認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
-        options=("speech.max_staff_share", "speech.min_talk_for_share_s"),
-        check=check_listen_share,
-    ),
-    Rule(
-        id="talk.no-talk-over",
-        clause="3(5)",
-        title="不搶話",
-        sources=("speech",),
-        applies="answered calls",
-        checks="staff never start speaking more than 1 s before the customer's turn ends",
-        applies_zh="已接通的通話",
-        checks_zh="館員從不在客戶說完前超過 1 秒就開口",
-        why="認真傾聽。",
-        options=("timing.talk_over_grace_s",),
-        check=check_no_talk_over,
     ),
 )

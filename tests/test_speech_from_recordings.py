@@ -1,0 +1,245 @@
+"""Records whose speech came from a recording: voice alone, a machine
+transcript, one track; what each rule may and may not judge from them."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import msgspec
+import pytest
+
+from callsop.engine.findings import Finding, Scorecard
+from callsop.engine.scoring import score
+from callsop.policy import (
+    PolicyError,
+    build_policy,
+    default_policy,
+    default_policy_text,
+    load_policy,
+)
+from callsop.record.model import CallRecord
+from callsop.record.reader import Refusal, read_bytes
+from tests.helpers import dumps, make_record
+
+SPEECH_RULES_NEEDING_WORDS = (
+    "inbound.greeting-with-club-name",
+    "talk.polite-expressions",
+    "close.farewell",
+    "talk.no-arguing",
+)
+
+
+def _record(**fields: Any) -> CallRecord:
+    return msgspec.convert(make_record(**fields), CallRecord)
+
+
+def _card(record: CallRecord, policy: Any = None) -> Scorecard:
+    return score([record], policy or default_policy())[0]
+
+
+def _finding(card: Scorecard, rule: str) -> Finding:
+    return next(f for f in card.findings if f.rule == rule)
+
+
+def _voice_turns(*turns: tuple[str, float, float, int]) -> list[dict[str, Any]]:
+    return [
+        {"speaker": s, "start": a, "end": b, "syllables": n, "source": "audio"}
+        for s, a, b, n in turns
+    ]
+
+
+VOICE_ONLY = {"source": "voice-only", "recording": "1764208931.42.wav"}
+
+# A two-channel recording heard as voice alone: the clerk starts 2 s before
+# the caller is done (a talk-over), and talks most of the time.
+TALKY = _voice_turns(
+    ("staff", 5.5, 9.0, 16),
+    ("customer", 9.4, 16.0, 28),
+    ("staff", 14.0, 40.0, 110),
+    ("customer", 40.5, 43.0, 9),
+    ("staff", 43.4, 68.0, 62),
+)
+
+
+def test_voice_alone_decides_the_voice_rules_and_says_so() -> None:
+    card = _card(_record(speech=VOICE_ONLY, utterances=TALKY))
+    over = _finding(card, "talk.no-talk-over")
+    assert over.verdict == "fail"
+    assert over.basis == "voice"
+    assert "2.0 s before the customer finished" in over.message
+    share = _finding(card, "talk.listen-share")
+    assert share.verdict == "fail" and share.basis == "voice"
+    rate = _finding(card, "talk.speech-rate")
+    # 188 syllables in 54.1 s of staff speech: 209 a minute
+    assert rate.verdict == "pass" and "209 characters a minute" in rate.message
+    assert rate.basis == "voice"
+
+
+def test_voice_alone_leaves_the_rules_of_words_na_with_the_reason() -> None:
+    card = _card(_record(speech=VOICE_ONLY, utterances=TALKY))
+    for rule in SPEECH_RULES_NEEDING_WORDS:
+        finding = _finding(card, rule)
+        assert finding.verdict == "na", rule
+        assert finding.message.startswith("voice only"), finding.message
+
+
+def test_a_slow_clerk_fails_the_speech_rate_from_syllables_heard() -> None:
+    slow = _voice_turns(("staff", 5.5, 25.0, 30), ("customer", 25.5, 30.0, 20))
+    slow += _voice_turns(("staff", 30.5, 50.0, 30))
+    card = _card(_record(speech=VOICE_ONLY, utterances=slow))
+    rate = _finding(card, "talk.speech-rate")
+    assert rate.verdict == "fail"
+    assert "92 characters a minute (< 120)" in rate.message
+
+
+MACHINE = {"source": "machine", "engine": "whisper-base", "recording": "call.wav"}
+# How a recogniser writes a good call: the club's name and 貴姓 misheard.
+MISHEARD = [
+    {"speaker": "staff", "start": 5.5, "end": 8.0, "text": "您好,信義匯館,我是怡君"},
+    {"speaker": "customer", "start": 8.5, "end": 12.0, "text": "你好我想問體驗課"},
+    {"speaker": "staff", "start": 12.5, "end": 15.0, "text": "好的請問玫瑰姐"},
+    {"speaker": "customer", "start": 15.5, "end": 17.0, "text": "我姓王"},
+    {"speaker": "staff", "start": 55.0, "end": 58.0, "text": "歡迎你到會館來坐客"},
+]
+
+
+def test_a_machine_transcript_finds_long_phrases_by_sound_and_says_so() -> None:
+    card = _card(_record(speech=MACHINE, utterances=MISHEARD))
+    farewell = _finding(card, "close.farewell")
+    assert farewell.verdict == "pass", farewell.message
+    assert farewell.basis == "machine"
+    assert farewell.evidence[0]["words"] == "歡迎你到會館來坐客"
+
+
+def test_a_person_s_transcript_is_matched_as_written() -> None:
+    card = _card(_record(utterances=MISHEARD))  # no `speech`: a person typed it
+    farewell = _finding(card, "close.farewell")
+    assert farewell.verdict == "fail"
+    assert farewell.basis is None
+
+
+def test_a_short_phrase_is_never_found_by_sound() -> None:
+    # 來電 sounds like 再見 (lai dian / zai jian): two syllables are too few
+    turns = [*MISHEARD[:-1], {"speaker": "staff", "start": 55, "end": 58, "text": "謝謝您的來電"}]
+    card = _card(_record(speech=MACHINE, utterances=turns))
+    assert _finding(card, "close.farewell").verdict == "fail"
+
+
+def test_a_rule_too_weak_for_machine_transcripts_is_na() -> None:
+    policy = build_policy(
+        {
+            **_default_data(),
+            "matching": {**_default_data()["matching"], "machine_weak_rules": ["close.farewell"]},
+        },
+        "club.toml",
+    )
+    machine = _card(_record(speech=MACHINE, utterances=MISHEARD), policy)
+    farewell = _finding(machine, "close.farewell")
+    assert farewell.verdict == "na"
+    assert farewell.message == "the machine transcript is too weak for this rule"
+    human = _card(_record(utterances=MISHEARD), policy)
+    assert _finding(human, "close.farewell").verdict == "fail"
+
+
+def _default_data() -> dict[str, Any]:
+    data: dict[str, Any] = tomllib.loads(default_policy_text())
+    return data
+
+
+def test_an_unknown_weak_rule_is_refused_naming_the_key(tmp_path: Any) -> None:
+    path = tmp_path / "club.toml"
+    path.write_text('[matching]\nmachine_weak_rules = ["close.farwell"]\n', "utf-8")
+    with pytest.raises(PolicyError) as refused:
+        load_policy(path)
+    assert "key matching.machine_weak_rules: 'close.farwell' is not a scored rule" in str(
+        refused.value
+    )
+
+
+def test_a_hold_heard_in_the_recording_counts_when_the_pbx_told_of_none() -> None:
+    events = [
+        {"t": 0.0, "type": "ringing"},
+        {"t": 5.0, "type": "answered"},
+        {"t": 20.0, "type": "hold", "source": "audio"},
+        {"t": 95.0, "type": "resume", "source": "audio"},
+        {"t": 120.0, "type": "hangup", "by": "customer"},
+    ]
+    card = _card(_record(events=events, speech=VOICE_ONLY, utterances=TALKY))
+    hold = _finding(card, "hold.max-duration")
+    assert hold.verdict == "fail"
+    assert hold.basis == "voice"
+    assert "hold of 75 s at 20 s" in hold.message and "heard in the recording" in hold.message
+
+
+def test_holds_from_the_pbx_outrank_holds_heard() -> None:
+    events = [
+        {"t": 0.0, "type": "ringing"},
+        {"t": 5.0, "type": "answered"},
+        {"t": 20.0, "type": "hold"},
+        {"t": 50.0, "type": "resume"},
+        {"t": 19.0, "type": "hold", "source": "audio"},
+        {"t": 95.0, "type": "resume", "source": "audio"},
+        {"t": 120.0, "type": "hangup", "by": "customer"},
+    ]
+    card = _card(_record(events=events, speech=VOICE_ONLY, utterances=TALKY))
+    hold = _finding(card, "hold.max-duration")
+    assert hold.verdict == "pass"
+    assert hold.basis is None
+    assert "one hold of 30 s" in hold.message
+
+
+def test_holds_heard_alone_do_not_make_a_transcript_a_kept_record() -> None:
+    events = [
+        {"t": 20.0, "type": "hold", "source": "audio"},
+        {"t": 40, "type": "resume", "source": "audio"},
+    ]
+    record = _record(events=events, speech=VOICE_ONLY, utterances=TALKY, customer=None)
+    record = msgspec.structs.replace(record, note=None)
+    card = _card(record)
+    assert _finding(card, "talk.no-talk-over").verdict == "fail"  # answered: voices heard
+    note = _finding(card, "note.five-w-one-h")
+    assert note.verdict == "na"
+
+
+def test_one_track_leaves_the_speaker_rules_na_and_judges_silence() -> None:
+    mono = [
+        {"speaker": "other", "start": 5.5, "end": 9.0, "syllables": 16, "source": "audio"},
+        {"speaker": "other", "start": 9.4, "end": 16.0, "syllables": 28, "source": "audio"},
+        {"speaker": "other", "start": 31.0, "end": 40.0, "syllables": 40, "source": "audio"},
+    ]
+    card = _card(_record(speech=VOICE_ONLY, utterances=mono))
+    for rule in ("talk.no-talk-over", "talk.listen-share", "close.farewell"):
+        finding = _finding(card, rule)
+        assert finding.verdict == "na", rule
+        assert finding.message.startswith("one track"), finding.message
+    silence = _finding(card, "talk.no-dead-air")
+    assert silence.verdict == "fail"
+    assert "15 s of silence at 16 s" in silence.message
+
+
+def test_dead_air_is_only_judged_on_a_recording() -> None:
+    card = _card(_record())
+    finding = _finding(card, "talk.no-dead-air")
+    assert finding.verdict == "na"
+    assert finding.message.startswith("no recording")
+
+
+def test_the_reader_takes_speech_fields_and_names_a_bad_one() -> None:
+    good = make_record(speech=VOICE_ONLY, utterances=TALKY)
+    bad = make_record(speech={"source": "robot"})
+    bad_turn = make_record(utterances=[{"speaker": "staff", "start": 1, "end": 2, "syllables": -3}])
+    data = "\n".join(dumps(r) for r in (good, bad, bad_turn)).encode()
+    items = list(read_bytes("calls.jsonl", data))
+    assert not isinstance(items[0], Refusal)
+    assert items[0].record.utterances[0].text == ""
+    assert items[0].record.utterances[0].syllables == 16
+    assert isinstance(items[1], Refusal) and items[1].field == "speech.source"
+    assert "expected one of human, machine, voice-only" in items[1].message
+    assert isinstance(items[2], Refusal) and items[2].field == "utterances[0].syllables"
+
+
+def test_a_person_s_record_scores_and_prints_as_before() -> None:
+    card = _card(_record())
+    encoded = msgspec.json.encode(card).decode()
+    assert '"basis"' not in encoded
