@@ -11,7 +11,7 @@ from callsop.desk.settings import *  # noqa: F403
 from callsop.desk.settings import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log-ins
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+if DATABASES["default"]["ENGINE"] in ("callsop.desk.sqlite", "django.db.backends.sqlite3"):
     # A file, so the browser tests' server thread shares it; one per run, so
     # two runs at once do not meet.
     DATABASES["default"]["TEST"] = {
