@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -86,10 +87,26 @@ def _parser() -> argparse.ArgumentParser:
         "CALLSOP_AMI_USERNAME and CALLSOP_AMI_SECRET; reconnects when dropped)",
     )
     telephony.add_argument(
+        "--recordings",
+        metavar="DIR",
+        help="watch the PBX's recording folder: each new file is matched to its call on the "
+        "desk and heard in the background (implies --desk)",
+    )
+    telephony.add_argument(
         "--desk",
         action="store_true",
         help="also feed the desk: store each event and put the call on the club's screens "
         "(the desk's settings: CALLSOP_SECRET_KEY, DATABASE_URL)",
+    )
+    from callsop.audio import cli as audio_cli
+
+    audio_cli.add_parser(commands)
+    commands.add_parser(
+        "worker",
+        help="run the desk's background jobs (hearing recordings, rescoring)",
+        description="Takes the desk's queued jobs (recordings to hear, calls to rescore) one "
+        "at a time until stopped; run as many as the machine's cores allow, on any machine "
+        "that reaches the desk's database.",
     )
     for name, text in (
         ("serve", "serve the desk web app (migrates first); needs CALLSOP_SECRET_KEY"),
@@ -200,6 +217,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _manage(args)
         if args.command == "dialer":
             return _dialer(args)
+        if args.command == "transcribe":
+            from callsop.audio import cli as audio_cli
+
+            return audio_cli.run(args)
+        if args.command == "worker":
+            if not _desk_ready():
+                return EXIT_USAGE
+            from callsop.desk import worker
+
+            return worker.run()
         sys.stdout.write(default_policy_text())
         return EXIT_OK
     except PolicyError as exc:
@@ -352,10 +379,16 @@ def _telephony(args: argparse.Namespace) -> int:
             stopping.set()
 
     feed = None
-    if args.desk:
+    watcher = None
+    if args.desk or args.recordings:
         if not _desk_ready():
             return EXIT_USAGE
         from callsop.desk.feed import DeskFeed
+
+        if args.recordings:
+            from callsop.desk.recordings_watch import start
+
+            watcher = start(Path(args.recordings), log=_error)
 
         feed = DeskFeed()
         printed = emit
@@ -399,6 +432,8 @@ def _telephony(args: argparse.Namespace) -> int:
     except OSError as exc:
         _error(f"cannot listen on {args.listen}: {exc.strerror or exc}")
         return EXIT_USAGE
+    if watcher is not None:
+        watcher.stop()
     if feed is not None:
         feed.close()
         _error(f"desk: {feed.stored} events stored, {feed.repeated} repeats ignored")

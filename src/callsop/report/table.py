@@ -13,6 +13,8 @@ from callsop.engine.findings import Evidence, Scorecard
 from callsop.rules import RULES_BY_ID
 
 VERDICT_ZH = {"pass": "通過", "fail": "未通過", "na": "不適用"}
+# What a verdict rests on when no person transcribed the call.
+BASIS_ZH = {"machine": "依機器轉寫", "voice": "依錄音聲音判斷"}
 _STYLE = {"pass": "green", "fail": "bold red", "na": "dim"}
 
 
@@ -66,6 +68,7 @@ def print_scorecards(console: Console, cards: Sequence[Scorecard]) -> None:
                     (rule.title, "bold"),
                     f"  {f.rule}  ",
                     (f"§{f.clause}", "dim"),
+                    (f"  （{BASIS_ZH[f.basis]}）" if f.basis else "", "yellow"),
                 )
             )
             console.print(Text(f"    {f.message}", style="red"))

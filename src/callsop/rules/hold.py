@@ -74,9 +74,10 @@ RULES = (
         clause="4(6)",
         title="等候不超過一分鐘",
         sources=("events",),
-        applies="calls with a hold",
+        applies="calls with a hold (from the PBX or the desk; else heard in the recording as "
+        "music or silence with nobody speaking)",
         checks="every hold lasts at most the policy's 60 s",
-        applies_zh="有保留的通話",
+        applies_zh="有保留的通話（來自總機或櫃檯；若兩者皆無，則為錄音中聽到的等候音樂或靜音）",
         checks_zh="每次保留不超過設定的 60 秒",
         why="電話裏讓人稍等就不能讓人久等（不超過一分鐘）。",
         options=("timing.max_hold_s",),
