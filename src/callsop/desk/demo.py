@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from callsop.desk.demo_recording import demo_recording
 from callsop.desk.models import Chain, Club, Complaint, KnowledgeItem, Memo, Staff, Task
 from callsop.desk.services.imports import call_import
 from callsop.record.reader import Loaded, read_paths
@@ -173,6 +174,8 @@ def load_demo(
         call_import(club=club, record=record, staff_of=staff_of, shift=target - record.started_at)
         if on_progress is not None:
             on_progress(n, len(plan))
+    # Today's last call came with its recording, for the demo's worker to hear.
+    demo_recording(club=clubs["xinyi"], clerk=staff["yijun"], now=timezone.now())
     # Earlier days' work was done in its day; today's is left to do.
     Task.objects.filter(due__lt=timezone.now() - timedelta(hours=1)).update(done_at=F("due"))
     Task.objects.filter(due__gt=timezone.now() + timedelta(days=2)).delete()

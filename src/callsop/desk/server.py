@@ -20,7 +20,12 @@ def _demo_secret_key() -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+_demo = False
+
+
 def setup(*, demo: bool) -> None:
+    global _demo
+    _demo = demo
     if demo and not os.environ.get("CALLSOP_SECRET_KEY"):
         os.environ["CALLSOP_SECRET_KEY"] = _demo_secret_key()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callsop.desk.settings")
@@ -59,7 +64,19 @@ def serve(host: str, port: int, threads: int = 8) -> None:
     Compiled.of(default_policy())  # the phrase automata, built before the first call ends
 
     sys.stderr.write(f"callsop desk: http://{host}:{port}/  (Ctrl-C stops)\n")
-    waitress.serve(application, host=host, port=port, threads=threads, ident="callsop")
+    # The demo hears uploaded recordings with a worker of its own; a real
+    # desk runs `callsop worker` beside the server (or on other machines).
+    worker = None
+    if _demo:
+        from callsop.desk.worker import Background
+
+        worker = Background().start()
+        sys.stderr.write("callsop demo: a worker hears uploaded recordings in the background\n")
+    try:
+        waitress.serve(application, host=host, port=port, threads=threads, ident="callsop")
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 def load_demo_once() -> bool:

@@ -7,6 +7,16 @@ CALLSOP_DATA_DIR     default: ./var
 CALLSOP_ALLOWED_HOSTS  comma-separated (default: localhost names)
 CALLSOP_TIME_ZONE    default Asia/Taipei
 CALLSOP_DIALER       on: "撥號" queues the call for `callsop dialer` to place
+CALLSOP_RECORDING_MAX_MB  largest recording an upload or the folder may bring (default 200)
+CALLSOP_RECORDING_STARTS  answer/ring: where a recording's t=0 falls in the call (default answer,
+                     as Asterisk's and FreePBX's MixMonitor start recording at the answer)
+CALLSOP_RECOGNISER   none/whisper-base: words from recordings, or voice only (default none)
+CALLSOP_RECORDING_STALL_S  seconds without progress after which a recording being heard is
+                     taken to have lost its worker and is queued again (default 600)
+CALLSOP_RECORDING_STAFF_CHANNEL  left/right: the staff's channel of a two-channel file from the
+                     recording folder (default left, as MixMonitor writes)
+CALLSOP_RECORDING_STAFF_LEG  auto/in/out: which of two one-leg files (`-in`/`-out`, `-r`/`-t`) is
+                     the staff's (default auto: see desk/services/recording_legs.py)
 """
 
 from __future__ import annotations
@@ -35,6 +45,26 @@ def envbool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r}: use on/off, true/false, yes/no or 1/0")
 
 
+def envint(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r}: give a whole number") from None
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name}={raw!r}: give a number above 0")
+    return value
+
+
+def envchoice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r}: use one of {', '.join(choices)}")
+    return value
+
+
 def envlist(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -47,6 +77,17 @@ if not SECRET_KEY:
     raise ImproperlyConfigured("CALLSOP_SECRET_KEY is not set (required unless CALLSOP_DEBUG=on)")
 # Outgoing calls placed by the club's SIP user agent (`callsop dialer`) when on.
 CALLSOP_DIALER = envbool("CALLSOP_DIALER")
+# Recordings: stored under DATA_DIR/recordings, heard by `callsop worker`.
+CALLSOP_RECORDING_MAX_MB = envint("CALLSOP_RECORDING_MAX_MB", 200)
+CALLSOP_RECORDING_STARTS = envchoice("CALLSOP_RECORDING_STARTS", "answer", ("answer", "ring"))
+CALLSOP_RECOGNISER = envchoice("CALLSOP_RECOGNISER", "none", ("none", "whisper-base"))
+CALLSOP_RECORDING_STALL_S = envint("CALLSOP_RECORDING_STALL_S", 600)
+CALLSOP_RECORDING_STAFF_CHANNEL = envchoice(
+    "CALLSOP_RECORDING_STAFF_CHANNEL", "left", ("left", "right")
+)
+CALLSOP_RECORDING_STAFF_LEG = envchoice(
+    "CALLSOP_RECORDING_STAFF_LEG", "auto", ("auto", "in", "out")
+)
 ALLOWED_HOSTS = envlist("CALLSOP_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CALLSOP_CSRF_TRUSTED_ORIGINS", "")
 
@@ -57,8 +98,19 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "callsop.desk.apps.DeskConfig",
 ]
+
+# The job queue: rows in the desk's own database, taken by `callsop worker`
+# (any number, on any machine that reaches the database).
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default", "recordings"],
+    }
+}
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

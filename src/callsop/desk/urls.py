@@ -10,6 +10,7 @@ from callsop.desk.views import (
     inbox,
     knowledge,
     policy,
+    recordings,
     scorecards,
     telephony,
 )
@@ -36,6 +37,9 @@ urlpatterns = [
     path("calls/<int:pk>/record.json", scorecards.call_record, name="call-record"),
     path("calls/<int:pk>/dispute/", scorecards.dispute_new, name="dispute-new"),
     path("calls/<int:pk>/transcript/", scorecards.transcript_upload, name="transcript-upload"),
+    path("calls/<int:pk>/recording/", recordings.recording_upload, name="recording-upload"),
+    path("recordings/<int:pk>/status/", recordings.recording_progress, name="recording-status"),
+    path("recordings/<int:pk>/audio.ogg", recordings.recording_audio, name="recording-audio"),
     path("calls/<int:pk>/<slug:action>/", calls.call_action, name="call-action"),
     path("disputes/<int:pk>/settle/", scorecards.dispute_decide, name="dispute-settle"),
     path("inbox/", inbox.inbox, name="inbox"),

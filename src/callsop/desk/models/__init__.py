@@ -4,6 +4,7 @@ from callsop.desk.models.calls import Call, CallEvent
 from callsop.desk.models.inbox import Complaint, Escalation, Memo, Task
 from callsop.desk.models.knowledge import KnowledgeItem
 from callsop.desk.models.people import Chain, Club, Staff
+from callsop.desk.models.recordings import Recording, RecordingFile, ScorecardOriginal
 from callsop.desk.models.scoring import DailyStat, Dispute, RuleDaily, Scorecard
 from callsop.desk.models.telephony import ClubLine, DialJob, PbxEvent
 
@@ -21,8 +22,11 @@ __all__ = [
     "KnowledgeItem",
     "Memo",
     "PbxEvent",
+    "Recording",
+    "RecordingFile",
     "RuleDaily",
     "Scorecard",
+    "ScorecardOriginal",
     "Staff",
     "Task",
 ]

@@ -74,6 +74,9 @@ class Call(models.Model):
 
     tags = models.JSONField(default=list, blank=True, encoder=UnicodeJSONEncoder)
     utterances = models.JSONField(default=list, blank=True, encoder=UnicodeJSONEncoder)
+    # Where the utterances came from (call-record.md "speech"): null is a
+    # person's transcript (or none); a recording sets source/engine/recording.
+    speech = models.JSONField(null=True, blank=True, encoder=UnicodeJSONEncoder)
     redial_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="redials"
     )
@@ -110,6 +113,7 @@ class CallEvent(models.Model):
     to = models.ForeignKey(Staff, on_delete=models.PROTECT, null=True, blank=True)
     summary = models.TextField(blank=True)
     rings = models.PositiveIntegerField(null=True, blank=True)
+    source = models.CharField(max_length=6, blank=True)  # "audio": heard in a recording
 
     class Meta:
         ordering = ["at", "id"]

@@ -22,6 +22,7 @@ from callsop.desk.models import (
     Escalation,
     KnowledgeItem,
     Memo,
+    Recording,
     Staff,
     Task,
 )
@@ -61,6 +62,11 @@ def _one(qs: QuerySet[M], pk: object) -> M:
 
 def call_for(staff: Staff, pk: object, *, write: bool = False) -> Call:
     return _one(_scoped(staff, Call.objects.select_related("club", "clerk"), write=write), pk)
+
+
+def recording_for(staff: Staff, pk: object) -> Recording:
+    """Read only: a recording is listened to; it is added through its call."""
+    return _one(_scoped(staff, Recording.objects.select_related("call"), write=False), pk)
 
 
 def memo_for(staff: Staff, pk: object, *, write: bool = False) -> Memo:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+import msgspec
 from django.db import transaction
 
 from callsop.desk.models import Call, CallEvent, Club, Complaint, Escalation, Memo, Staff, Task
@@ -35,6 +37,19 @@ def _outcome(record: CallRecord, answered: bool) -> str:
     if record.memos:
         return Call.Outcome.MEMO
     return Call.Outcome.COMPLETED
+
+
+def _utterances(record: CallRecord) -> list[dict[str, Any]]:
+    return [{**msgspec.to_builtins(u), "text": u.text} for u in record.utterances]
+
+
+def _speech(record: CallRecord) -> dict[str, Any] | None:
+    """No `speech`, or "human": a person's transcript, which outranks a recording's."""
+    speech = record.speech
+    if speech is None or speech.source == "human":
+        return None
+    data: dict[str, Any] = msgspec.to_builtins(speech)
+    return data
 
 
 @transaction.atomic(durable=True)
@@ -92,10 +107,8 @@ def call_import(
         plan_time_budget_min=round(plan.time_budget_min) if plan and plan.time_budget_min else None,
         plan_name=(customer.name or "") if plan and customer else "",
         tags=list(record.tags),
-        utterances=[
-            {"speaker": u.speaker, "start": u.start, "end": u.end, "text": u.text}
-            for u in record.utterances
-        ],
+        utterances=_utterances(record),
+        speech=_speech(record),
         outcome=_outcome(record, answered_at is not None),
         source="import",
         external_id=record.id,
@@ -189,10 +202,8 @@ def call_transcript_attach(*, call: Call, name: str, data: bytes) -> Call:
     assert isinstance(loaded, Loaded)
     if not loaded.record.utterances:
         raise ActionError(f"{name}: 檔案裡沒有任何對話。", field="transcript")
-    call.utterances = [
-        {"speaker": u.speaker, "start": u.start, "end": u.end, "text": u.text}
-        for u in loaded.record.utterances
-    ]
-    call.save(update_fields=["utterances", "updated_at"])
+    call.utterances = _utterances(loaded.record)
+    call.speech = _speech(loaded.record)
+    call.save(update_fields=["utterances", "speech", "updated_at"])
     call_score(call=call)
     return call

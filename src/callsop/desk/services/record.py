@@ -31,6 +31,8 @@ def record_data(call: Call) -> dict[str, Any]:
             event["summary"] = e.summary
         if e.rings is not None:
             event["rings"] = e.rings
+        if e.source:
+            event["source"] = e.source
         events.append(event)
     note = {
         key: getattr(call, f"note_{key}")
@@ -53,6 +55,7 @@ def record_data(call: Call) -> dict[str, Any]:
         },
         "events": events,
         "utterances": call.utterances,
+        "speech": call.speech or None,
         "note": {**note, "urgent": call.note_urgent} if note or call.note_urgent else None,
         "tags": list(call.tags),
         "memos": [

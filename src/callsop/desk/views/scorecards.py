@@ -17,10 +17,21 @@ from callsop.desk.services.imports import call_transcript_attach
 from callsop.desk.services.record import record_data
 from callsop.desk.services.scoring import dispute_raise, dispute_settle, scores_recheck
 from callsop.desk.views.common import hx_redirect, staff_view
+from callsop.desk.views.listening import basis_of, evidence_moments, listening_context
 from callsop.rules import CATALOGUE
 
 RULES = {rule.id: rule for rule in CATALOGUE}
 _ORDER = {"fail": 0, "pass": 1, "na": 2}
+EVENT_LABELS = {
+    "dialing": "撥號",
+    "ringing": "響鈴",
+    "answered": "接聽",
+    "hold": "保留",
+    "resume": "恢復通話",
+    "transfer": "轉接",
+    "hangup": "掛斷",
+}
+SIDE_LABELS = {"staff": "館員", "customer": "客戶", "network": "斷線"}
 
 
 def _marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
@@ -55,8 +66,15 @@ def scorecard_page(
         for item in f.get("evidence", []):
             if "utterance" in item:
                 evidence_words.setdefault(item["utterance"], []).append(item.get("words", ""))
+        f = {**f, "evidence": [dict(e) for e in f.get("evidence", [])]}
+        evidence_moments(f, call.utterances)
         findings.append(
-            {**f, "title": rule.title if rule else f["rule"], "dispute": disputes.get(f["rule"])}
+            {
+                **f,
+                "title": rule.title if rule else f["rule"],
+                "dispute": disputes.get(f["rule"]),
+                "basis_label": basis_of(f, call),
+            }
         )
     findings.sort(key=lambda f: (_ORDER.get(f["verdict"], 3), f["rule"]))
     transcript = [
@@ -64,7 +82,9 @@ def scorecard_page(
             "index": i,
             "speaker": u["speaker"],
             "start": u["start"],
-            "pieces": _marked(u["text"], evidence_words.get(i, [])),
+            "length": round(u["end"] - u["start"], 1),
+            "syllables": u.get("syllables"),
+            "pieces": _marked(u.get("text", ""), evidence_words.get(i, [])),
             "decisive": i in evidence_words,
         }
         for i, u in enumerate(call.utterances)
@@ -76,7 +96,14 @@ def scorecard_page(
         "counts": {
             v: sum(1 for f in findings if f["verdict"] == v) for v in ("pass", "fail", "na")
         },
-        "events": call.events.select_related("to"),
+        "events": [
+            {
+                "e": e,
+                "label": EVENT_LABELS.get(e.type, e.type),
+                "by": SIDE_LABELS.get(e.by, e.by),
+            }
+            for e in call.events.select_related("to")
+        ],
         "transcript": transcript,
         "can_dispute": call.clerk_id == staff.pk,
         "can_settle": staff.role == Staff.Role.MANAGER and staff.club_id == call.club_id,
@@ -85,6 +112,7 @@ def scorecard_page(
         "error": error,
         "memos": call.memos.select_related("for_staff"),
         "tasks": call.tasks.all(),
+        **listening_context(call, findings),
     }
     return render(request, "desk/scorecard.html", context, status=400 if error else 200)
 

@@ -122,6 +122,23 @@
     if (form && window.htmx && localStorage.getItem(draftKey(form))) { htmx.trigger(form, "change"); }
   }, 5000);
 
+  // The scorecard's ▶: plays the recording from a moment of the call, one
+  // second early, so the words are heard from their start.
+  function playFrom(button) {
+    var audio = document.getElementById("player");
+    if (!audio) { return; }
+    var offset = parseFloat(audio.dataset.offset) || 0;
+    var at = Math.max(0, parseFloat(button.dataset.play) - offset - 1);
+    var seek = function () { audio.currentTime = at; audio.play().catch(function () {}); };
+    if (audio.readyState >= 1) { seek(); } else { audio.addEventListener("loadedmetadata", seek, { once: true }); audio.load(); }
+    document.querySelectorAll("button.play.playing").forEach(function (b) { b.classList.remove("playing"); });
+    button.classList.add("playing");
+  }
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest("button[data-play]");
+    if (button) { ev.preventDefault(); playFrom(button); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     readSkew();
     wireDetails(document);

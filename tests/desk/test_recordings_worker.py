@@ -1,0 +1,278 @@
+"""The worker hears a queued recording and the call is scored again on it.
+
+These run the real django-tasks database worker (`callsop.desk.worker.drain`,
+its loop in batch mode) on real audio: AISHELL-1 speech placed on two
+channels, with a talk-over."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import soundfile as sf
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django_tasks_db.models import DBTaskResult
+
+from callsop.desk import worker
+from callsop.desk.models import Call, CallEvent, Recording, Scorecard, ScorecardOriginal
+from tests.desk.conftest import SPEAKERS, TALK_OVER, World
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VTT = """WEBVTT
+
+00:00:05.000 --> 00:00:08.000
+<v staff>您好，信義會館，我是怡君。
+
+00:00:08.500 --> 00:00:11.000
+<v customer>你好，我想問一下瑜伽課的時間。
+"""
+
+
+def _upload(world: World, call: Call, path: Path, **extra: Any) -> Any:
+    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="audio/wav")
+    return world.client(world.alice).post(
+        f"/calls/{call.pk}/recording/", {"recording": upload, **extra}
+    )
+
+
+def _finding(call: Call, rule: str) -> dict[str, Any]:
+    card = Scorecard.objects.get(call=call)
+    return next(f for f in card.findings if f["rule"] == rule)
+
+
+def test_the_worker_hears_it_and_the_call_is_rescored_on_the_voice(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    call = ended_call()
+    before = Scorecard.objects.get(call=call)
+    talk_over = _finding(call, "talk.no-talk-over")
+    assert talk_over["verdict"] == "na" and "transcript" in talk_over["message"]
+    assert _upload(world, call, call_wav()).status_code == 303
+    assert Recording.objects.get().state == Recording.State.QUEUED
+
+    worker.drain()
+
+    recording = Recording.objects.get()
+    assert recording.state == Recording.State.HEARD and recording.progress == 100
+    assert recording.speech_source == "voice-only" and recording.speech_used
+    assert recording.duration_s == pytest.approx(22.0)
+    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    call.refresh_from_db()
+    assert call.speech == {"source": "voice-only", "recording": "call.wav"}
+    assert [u["speaker"] for u in call.utterances] == SPEAKERS
+    # Moved into the call's time: the recording began at the answer, 4 s in.
+    assert call.utterances[0]["start"] == pytest.approx(5.0, abs=0.4)
+    assert all(u["text"] == "" and u["syllables"] > 5 for u in call.utterances)
+    # Voice verdicts now, where there was "no transcript".
+    share = _finding(call, "talk.listen-share")
+    assert "transcript" not in share["message"] and "of talk" in share["message"]
+    over = _finding(call, "talk.no-talk-over")
+    assert over["verdict"] == "fail"
+    # The staff's turn that cut in, at its moment in the call.
+    assert over["evidence"][-1]["t"] == pytest.approx(TALK_OVER[0] + 4.0, abs=0.5)
+    # The card from before is kept as the original, beside the new one.
+    original = ScorecardOriginal.objects.get(call=call)
+    assert original.score == before.score and original.findings == before.findings
+    assert original.recording == recording
+    page = world.client(world.bob).get(f"/calls/{call.pk}/").content.decode()
+    assert "依錄音重新評分" in page and "原始評分" in page
+    assert f"/recordings/{recording.pk}/audio.ogg" in page and "<audio" in page
+    assert "僅聲音判斷" in page and "data-play=" in page
+    assert "已完成，重新評分" in page
+    playable = recordings_home / recording.playable
+    info = sf.info(str(playable))
+    assert info.format == "OGG" and info.channels == 2
+
+
+def test_progress_and_state_are_shown_while_it_waits(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    call = ended_call()
+    _upload(world, call, call_wav())
+    recording = Recording.objects.get()
+    client = world.client(world.alice)
+    status = client.get(f"/recordings/{recording.pk}/status/?polling=1")
+    assert "排隊中" in status.content.decode() and "HX-Refresh" not in status
+    Recording.objects.filter(pk=recording.pk).update(state="hearing", progress=42)
+    status = client.get(f"/recordings/{recording.pk}/status/?polling=1")
+    assert "聆聽中 42%" in status.content.decode() and "every 1s" in status.content.decode()
+    Recording.objects.filter(pk=recording.pk).update(state="queued", progress=0)
+    worker.drain()
+    status = client.get(f"/recordings/{recording.pk}/status/?polling=1")
+    assert status["HX-Refresh"] == "true" and "已完成，重新評分" in status.content.decode()
+    other = world.client(world.charlie).get(f"/recordings/{recording.pk}/status/")
+    assert other.status_code == 404
+
+
+def test_a_person_s_transcript_outranks_the_recording(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    call = ended_call()
+    client = world.client(world.alice)
+    transcript = SimpleUploadedFile("call.vtt", VTT.encode(), content_type="text/vtt")
+    assert (
+        client.post(f"/calls/{call.pk}/transcript/", {"transcript": transcript}).status_code == 303
+    )
+    call.refresh_from_db()
+    human = list(call.utterances)
+    card = Scorecard.objects.get(call=call)
+    _upload(world, call, call_wav())
+    worker.drain()
+    recording = Recording.objects.get()
+    call.refresh_from_db()
+    assert recording.state == Recording.State.HEARD and not recording.speech_used
+    assert call.utterances == human and call.speech is None
+    assert Scorecard.objects.get(call=call).findings == card.findings
+    assert not ScorecardOriginal.objects.exists()
+    page = client.get(f"/calls/{call.pk}/").content.decode()
+    assert "已有人工逐字稿，錄音僅供聆聽" in page and "<audio" in page
+    assert "瑜伽課" in page
+
+
+def test_a_recording_that_cannot_be_read_is_refused_and_nothing_changes(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    call = ended_call()
+    card = Scorecard.objects.get(call=call)
+    wav = call_wav("cut.wav")
+    # Cut off mid-way: the header promises more audio than the file holds.
+    data = wav.read_bytes()
+    wav.write_bytes(data[: len(data) // 3])
+    assert _upload(world, call, wav).status_code == 303
+    worker.drain()
+    recording = Recording.objects.get()
+    assert recording.state == Recording.State.REFUSED
+    assert recording.error.startswith("cut.wav：") and "不完整" in recording.error
+    call.refresh_from_db()
+    assert call.utterances == [] and call.speech is None
+    assert Scorecard.objects.get(call=call).findings == card.findings
+    assert not ScorecardOriginal.objects.exists()
+    assert [p for p in recordings_home.rglob("*") if p.is_file()] == []
+    page = world.client(world.alice).get(f"/calls/{call.pk}/").content.decode()
+    assert "無法讀取：cut.wav：" in page and "<audio" not in page
+
+
+def test_two_legs_and_the_staff_on_the_right_are_heard_the_same(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    legs = ended_call("0912-000-001")
+    staff = call_wav("leg.wav", legs=True)
+    upload = SimpleUploadedFile(
+        "leg-customer.wav", staff.with_name("leg-customer.wav").read_bytes()
+    )
+    assert _upload(world, legs, staff, customer_leg=upload).status_code == 303
+    right = ended_call("0912-000-002")
+    assert (
+        _upload(world, right, call_wav("r.wav", swap=True), staff_channel="right").status_code
+        == 303
+    )
+    worker.drain()
+    for call in (legs, right):
+        call.refresh_from_db()
+        assert [u["speaker"] for u in call.utterances] == SPEAKERS
+
+
+def test_holds_heard_in_the_audio_are_added_only_when_the_call_has_none(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    call = ended_call()
+    _upload(world, call, call_wav())
+    worker.drain()
+    # The scripted call has no hold; the desk's own events are all there is.
+    assert not CallEvent.objects.filter(call=call, source="audio").exists()
+    assert CallEvent.objects.filter(call=call).exists()
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def test_callsop_worker_takes_the_job_in_its_own_process_and_stops_on_sigterm(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    call = ended_call()
+    _upload(world, call, call_wav())
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CALLSOP_DATA_DIR": str(recordings_home.parent),
+        "CALLSOP_SECRET_KEY": "callsop-test-only-key",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "callsop", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and process.poll() is None:
+            if Recording.objects.get().state == Recording.State.HEARD:
+                break
+            time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert Recording.objects.get().state == Recording.State.HEARD, output
+    assert process.returncode == 0, output
+    assert "taking the desk's jobs" in output
+    call.refresh_from_db()
+    assert call.speech is not None and call.speech["source"] == "voice-only"
+
+
+def test_with_the_recogniser_the_words_come_in_and_say_they_are_machine_heard(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+    settings: Any,
+) -> None:
+    settings.CALLSOP_RECOGNISER = "whisper-base"
+    call = ended_call()
+    _upload(world, call, call_wav())
+    worker.drain()
+    recording = Recording.objects.get()
+    assert recording.state == Recording.State.HEARD and recording.speech_source == "machine"
+    call.refresh_from_db()
+    assert call.speech == {"source": "machine", "engine": "whisper-base", "recording": "call.wav"}
+    assert [u["speaker"] for u in call.utterances] == SPEAKERS
+    words = "".join(u["text"] for u in call.utterances)
+    # AISHELL-1's 甚至出现交易… and …处于调整中, written in Traditional script.
+    assert "出現交易" in words and "處於調整" in words
+    page = world.client(world.bob).get(f"/calls/{call.pk}/").content.decode()
+    assert "逐字稿由錄音機器轉寫" in page and "機器轉寫" in page
