@@ -1,7 +1,12 @@
 """A baresip phone for the SIP lab, driven over its ctrl_tcp interface
 (netstrings of JSON: commands in, responses and call events out).
 
-Audio is a file of silence in and a file out, so no sound device is needed."""
+No sound device is needed: the microphone is a WAV file (the `aufile`
+source: silence unless the phone is given a track to speak), the codec is
+G.711 µ-law (PCMU) as on a PBX, and a phone that records keeps both legs of
+its call through the `sndfile` filter, what it sent and what it received,
+as 8 kHz WAV files. Debian's baresip 1.0 has no file player (its `aufile`
+is a source only), so what a phone hears is only what `sndfile` keeps."""
 
 from __future__ import annotations
 
@@ -14,10 +19,12 @@ import subprocess
 import threading
 import time
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 MODULES = Path("/usr/lib/baresip/modules")
+RATE = 8000  # G.711's rate: the source file must be at the codec's rate
 
 
 def _netstring(obj: dict[str, Any]) -> bytes:
@@ -25,29 +32,58 @@ def _netstring(obj: dict[str, Any]) -> bytes:
     return str(len(body)).encode() + b":" + body + b","
 
 
+def _silence(path: Path, seconds: float = 60.0) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(b"\0" * int(2 * RATE * seconds))
+    return path
+
+
+@dataclass(frozen=True)
+class Legs:
+    """One call's recording at a phone: what it sent and what it received."""
+
+    sent: Path
+    received: Path
+
+
 class Baresip:
-    def __init__(self, folder: Path, *, name: str, sip_port: int, ctrl_port: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        name: str,
+        sip_port: int,
+        ctrl_port: int,
+        speaks: Path | None = None,
+        records: bool = False,
+    ) -> None:
+        """`speaks`: a mono 16-bit 8 kHz WAV the phone plays into its calls
+        (long enough for the call: the source ends the call's audio at its
+        end); `records`: keep each call's two legs (see `legs`)."""
         assert shutil.which("baresip"), (
             "baresip is not installed: make test installs it from Debian"
         )
         self.folder = folder / name
         self.folder.mkdir(parents=True, exist_ok=True)
-        silence = self.folder / "silence.wav"
-        with wave.open(str(silence), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(b"\0" * 16000 * 60)
+        source = speaks if speaks is not None else _silence(self.folder / "silence.wav")
+        self.recordings = self.folder / "recorded"
+        recorder = []
+        if records:
+            self.recordings.mkdir(exist_ok=True)
+            recorder = ["module sndfile.so", f"snd_path {self.recordings}"]
         (self.folder / "config").write_text(
             "\n".join(
                 [
                     "poll_method epoll",
                     f"sip_listen 127.0.0.1:{sip_port}",
-                    f"audio_source aufile,{silence}",
-                    f"audio_player aufile,{self.folder / 'heard.wav'}",
+                    f"audio_source aufile,{source}",
                     f"module_path {MODULES}",
                     "module g711.so",
                     "module aufile.so",
+                    *recorder,
                     "module_app account.so",
                     "module_app menu.so",
                     "module_app ctrl_tcp.so",
@@ -58,14 +94,16 @@ class Baresip:
             "utf-8",
         )
         (self.folder / "accounts").write_text(
-            f"<sip:{name}@127.0.0.1:{sip_port};transport=udp>;regint=0;answermode=manual\n", "utf-8"
+            f"<sip:{name}@127.0.0.1:{sip_port};transport=udp>;regint=0;answermode=manual;audio_codecs=PCMU\n",
+            "utf-8",
         )
-        self.process = subprocess.Popen(
-            ["baresip", "-f", str(self.folder)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        with (self.folder / "baresip.log").open("wb") as log:  # for a failing test's reader
+            self.process = subprocess.Popen(
+                ["baresip", "-f", str(self.folder)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.events: queue.Queue[dict[str, Any]] = queue.Queue()
         self._socket = self._connect(ctrl_port)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -119,11 +157,30 @@ class Baresip:
             if event.get("type") == kind:
                 return event
 
+    def legs(self) -> Legs:
+        """The recorded call's two legs (sndfile names them dump-<time>-enc.wav
+        for what was sent, -dec.wav for what was received). Call it once the
+        phone has stopped, when the files are complete."""
+        assert self.process.poll() is not None, "stop the phone before reading its recording"
+        sent = sorted(self.recordings.glob("dump-*-enc.wav"))
+        received = sorted(self.recordings.glob("dump-*-dec.wav"))
+        assert len(sent) == 1 and len(received) == 1, (
+            f"baresip {self.folder.name}: expected one recorded call, found "
+            f"{[p.name for p in sent + received]}"
+        )
+        return Legs(sent=sent[0], received=received[0])
+
+    def log(self) -> str:
+        """What baresip printed: its audio pipelines, codecs and call progress."""
+        return (self.folder / "baresip.log").read_text("utf-8", errors="replace")
+
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.command("quit")
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.command("quit")
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self._socket.close()

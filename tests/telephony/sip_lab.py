@@ -270,13 +270,15 @@ class Lab:
         return events
 
 
-def start(folder: Path) -> Lab:
+def start(folder: Path, *, pbx: str = "kamailio.cfg.in") -> Lab:
+    """The lab in `folder`; `pbx` names its Kamailio configuration in lab/
+    (club.cfg.in routes by number, as a club's PBX does)."""
     for tool in ("kamailio", "sipp"):
         assert shutil.which(tool), f"{tool} is not installed: make test installs it from Debian"
     proxy, desk, customer, hep_port = free_ports(4)
     modules = sorted(Path("/usr/lib").glob("*/kamailio/modules/siptrace.so"))
     assert modules, "Kamailio's siptrace module is missing: Debian's kamailio-utils-modules"
-    template = (LAB / "kamailio.cfg.in").read_text("utf-8")
+    template = (LAB / pbx).read_text("utf-8")
     config = template.format(
         proxy_port=proxy, desk_port=desk, hep_port=hep_port, modules=f"{modules[0].parent}/"
     )
