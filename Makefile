@@ -66,6 +66,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dashboard_bench.py
 	$(BIN)/python benchmarks/desk_load.py
 	$(BIN)/python benchmarks/desk_feed_bench.py
+	$(BIN)/python benchmarks/voice_bench.py
+	$(BIN)/python benchmarks/asr_bench.py
+	$(BIN)/python benchmarks/speech_accuracy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info var

@@ -177,6 +177,21 @@ def test_playable_copy_is_stereo_ogg_staff_left(call: Call, tmp_path: Path) -> N
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_playable_copy_of_a_long_call_is_whole(tmp_path: Path) -> None:
+    # libsndfile's Vorbis encoder crashed the process on ~3 min written at once
+    rate = 8000
+    minutes = 4
+    t = np.arange(minutes * 60 * rate) / rate
+    tone = (0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    source = tmp_path / "long.wav"
+    sf.write(source, np.stack([tone, tone[::-1]], axis=1), rate, subtype="ULAW")
+    out = tmp_path / "long.ogg"
+    playable([source], out)
+    info = sf.info(out)
+    assert info.channels == 2
+    assert info.duration == pytest.approx(minutes * 60, abs=0.1)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0, width=32), max_size=3000))
 def test_segments_are_ordered_long_enough_and_apart(probs: list[float]) -> None:

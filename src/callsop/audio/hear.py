@@ -20,6 +20,7 @@ from callsop.audio.recognise import RECOGNISER_RATE, Recogniser
 
 MARGIN_S: Final = 0.2  # the recogniser hears a little either side of the VAD's edges
 PLAYABLE_RATE: Final = 16000  # telephone audio loses nothing; browsers play it everywhere
+PLAYABLE_BLOCK_S: Final = 10
 # Shares of the progress bar: decoding and voice activity, then recognition per utterance.
 DECODED: Final = 0.1
 VOICED: Final = 0.3
@@ -168,7 +169,9 @@ def playable(
 ) -> None:
     """A copy any browser plays (OGG Vorbis): staff left, customer right; mono stays mono.
 
-    Written beside `out` first and moved into place, so a failure leaves no half file.
+    Written beside `out` first and moved into place, so a failure leaves no half file;
+    and block by block: libsndfile 1.2.2's Vorbis encoder crashes the process (a
+    segmentation fault) when handed about three minutes of two-channel audio at once.
     """
     recording = read_recording(paths, rate=PLAYABLE_RATE, staff_channel=staff_channel)
     tracks: list[Samples] = (
@@ -176,9 +179,15 @@ def playable(
         if "staff" in recording.tracks
         else [recording.tracks["other"]]
     )
+    audio = np.stack(tracks, axis=1)
+    block = PLAYABLE_BLOCK_S * PLAYABLE_RATE
     partial = out.with_name(f".{out.name}.partial")
     try:
-        sf.write(partial, np.stack(tracks, axis=1), PLAYABLE_RATE, format="OGG", subtype="VORBIS")
+        with sf.SoundFile(
+            partial, "w", PLAYABLE_RATE, len(tracks), format="OGG", subtype="VORBIS"
+        ) as sink:
+            for start in range(0, len(audio), block):
+                sink.write(audio[start : start + block])
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

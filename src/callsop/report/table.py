@@ -22,7 +22,9 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
     parts = []
     for item in evidence:
         if "utterance" in item:
-            parts.append(f"#{item['utterance']} {item['t']:g}s「{item['words']}」")
+            words = item.get("words")  # none from a recording heard as voice alone
+            said = f"「{words}」" if words else ""
+            parts.append(f"#{item['utterance']} {item['t']:g}s{said}")
         elif "t" in item:
             parts.append(f"{item['t']:g}s")
         elif "call" in item:
