@@ -243,3 +243,92 @@ def test_a_person_s_record_scores_and_prints_as_before() -> None:
     card = _card(_record())
     encoded = msgspec.json.encode(card).decode()
     assert '"basis"' not in encoded
+
+
+def _trusting() -> Any:
+    """A club that trusts its recogniser: no rule held too weak for it."""
+    data = _default_data()
+    return build_policy(
+        {**data, "matching": {**data["matching"], "machine_weak_rules": []}}, "club"
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "rule"),
+    [
+        ("不好意思我聽不太清楚", "talk.dont-guess-answers"),  # not 我不太清楚
+        ("我再跟您確認一下時間", "outbound.next-contact"),  # not 再跟您約
+    ],
+)
+def test_three_syllables_alike_are_not_a_four_syllable_phrase(said: str, rule: str) -> None:
+    turns = [*MISHEARD[:2], {"speaker": "staff", "start": 12.5, "end": 15.0, "text": said}]
+    machine = _card(_record(speech=MACHINE, utterances=turns, direction="outbound"), _trusting())
+    human = _card(_record(utterances=turns, direction="outbound"), _trusting())
+    assert _finding(machine, rule).verdict == _finding(human, rule).verdict
+
+
+def test_a_homophone_counts_on_a_machine_transcript_but_not_when_a_person_wrote_it() -> None:
+    events = [
+        {"t": 0.0, "type": "ringing"},
+        {"t": 5.0, "type": "answered"},
+        {"t": 15.5, "type": "hold"},
+        {"t": 30.0, "type": "resume"},
+        {"t": 60.0, "type": "hangup", "by": "customer"},
+    ]
+    turns = [*MISHEARD[:2], {"speaker": "staff", "start": 12.5, "end": 15.0, "text": "好的請稍後"}]
+    machine = _card(_record(speech=MACHINE, utterances=turns, events=events), _trusting())
+    asked = _finding(machine, "hold.ask-before-hold")
+    assert asked.verdict == "pass" and asked.evidence[0]["words"] == "請稍後"
+    person = _card(_record(utterances=turns, events=events), _trusting())
+    assert _finding(person, "hold.ask-before-hold").verdict == "fail"
+
+
+def test_a_hold_heard_does_not_move_when_the_call_began() -> None:
+    dropped = make_record(
+        id="a",
+        direction="outbound",
+        started_at="2026-11-27T10:00:00+08:00",
+        events=[
+            {"t": 0.0, "type": "dialing"},
+            {"t": 4.0, "type": "answered"},
+            {"t": 60.0, "type": "hangup", "by": "network"},
+        ],
+    )
+    redial = make_record(
+        id="b",
+        direction="outbound",
+        started_at="2026-11-27T10:01:30+08:00",
+        speech=VOICE_ONLY,
+        utterances=TALKY,
+        events=[
+            {"t": 35.0, "type": "hold", "source": "audio"},
+            {"t": 45.0, "type": "resume", "source": "audio"},
+        ],
+    )
+    records = [msgspec.convert(r, CallRecord) for r in (dropped, redial)]
+    card = score(records, default_policy())[0]
+    finding = _finding(card, "outbound.redial-after-drop")
+    assert finding.verdict == "pass", finding.message
+
+
+def test_a_person_s_transcript_with_the_recording_s_timings_rests_on_no_machine() -> None:
+    timed = [dict(u, text="您好，信義會館。" if i == 0 else "好的。") for i, u in enumerate(TALKY)]
+    card = _card(_record(utterances=timed))  # no `speech`: a person's words
+    assert all(f.basis is None for f in card.findings)
+    assert _finding(card, "talk.no-dead-air").verdict == "pass"  # timed by the recording
+
+
+def test_a_short_sound_inside_the_caller_s_turn_is_listening() -> None:
+    nod = _voice_turns(
+        ("staff", 5.5, 9.0, 16),
+        ("customer", 9.4, 20.0, 45),
+        ("staff", 14.0, 14.4, 1),  # 嗯
+        ("staff", 20.3, 30.0, 40),
+    )
+    assert (
+        _finding(_card(_record(speech=VOICE_ONLY, utterances=nod)), "talk.no-talk-over").verdict
+        == "pass"
+    )
+    cut_in = [*nod[:2], {**nod[2], "end": 16.0, "syllables": 7}, nod[3]]
+    card = _card(_record(speech=VOICE_ONLY, utterances=cut_in))
+    assert _finding(card, "talk.no-talk-over").verdict == "fail"

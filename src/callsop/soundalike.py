@@ -1,10 +1,21 @@
 """Phrases found by how they sound: matching a recogniser's words in pinyin.
 
 A speech recogniser writes what it heard with the wrong characters as often
-as not (歡迎你到會館來坐客, 請問玫瑰姐), so on a machine transcript a long
-phrase is also compared in toneless pinyin, where those slips vanish. Short
-phrases are left to exact matching: two syllables (再見) sound like too many
-other words (在建議) to be found by ear.
+as not (歡迎你到會館來坐客, 讓泥酒等了, 請稍後), so on a machine transcript a
+phrase is also looked for in toneless pinyin, where those slips vanish:
+
+- a phrase of `homophone_min` characters or more (請稍候) counts when the
+  words said sound exactly like it, syllable for syllable (請稍後);
+- a phrase of `fuzzy_min` characters or more also counts when it sounds
+  nearly like it: syllable for syllable, every syllable with an initial
+  that is the same or one commonly confused (n/l, zh/z, an empty initial and
+  y/w…) and at least half its letters alike, and all of them together
+  alike by the policy's score (0-100).
+
+Two-syllable phrases (再見) are never found by sound: too many other words
+sound like them (在建議). Checking each syllable, not the pinyin string as
+a whole, keeps three syllables out of four (請問您要) from passing for a
+four-syllable phrase (請問您是).
 
 Positions stay in normalised characters: pinyin is taken one character at a
 time, so syllable i is character i of the text, and a match maps straight
@@ -13,8 +24,7 @@ back to the words that were said.
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +32,12 @@ from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
 from callsop.text import Phrase
+
+# Initials a recogniser (or a speaker) commonly trades for one another.
+_INITIAL_GROUP = {"zh": "z", "ch": "c", "sh": "s", "l": "n", "h": "f", "y": "", "w": ""}
+_TWO_LETTER = ("zh", "ch", "sh")
+_CONSONANTS = frozenset("bpmfdtnlgkhjqxrzcsyw")
+_SYLLABLE_FLOOR = 50  # each syllable at least this alike (rapidfuzz ratio)
 
 
 @lru_cache(maxsize=65536)
@@ -36,65 +52,91 @@ def syllables(text: str) -> list[str]:
     return [_syllable(c) for c in text]
 
 
+@lru_cache(maxsize=65536)
+def _initial(syllable: str) -> str:
+    if syllable[:2] in _TWO_LETTER:
+        head = syllable[:2]
+    elif syllable[:1] in _CONSONANTS:
+        head = syllable[:1]
+    else:
+        head = ""
+    return _INITIAL_GROUP.get(head, head)
+
+
 @dataclass(frozen=True, slots=True)
 class Sounding:
-    """One phrase as heard: its words and its pinyin, space-separated."""
+    """One phrase as heard: its words and its syllables."""
 
     text: str
-    chars: int
-    pinyin: str
+    syllables: tuple[str, ...]
+    fuzzy: bool  # may sound nearly like it; else exactly
+
+    @property
+    def pinyin(self) -> str:
+        return " ".join(self.syllables)
 
 
 class SoundBook:
-    """The long phrases of every list, ready to be found by sound."""
+    """The phrases of every list long enough to be found by sound."""
 
     def __init__(
-        self, lists: Mapping[str, Sequence[Phrase]], min_chars: int, min_score: float
+        self,
+        lists: Mapping[str, Sequence[Phrase]],
+        *,
+        homophone_min: int,
+        fuzzy_min: int,
+        min_score: float,
     ) -> None:
         self.min_score = min_score
         self.lists: dict[str, tuple[Sounding, ...]] = {}
         for name, phrases in lists.items():
-            heard: dict[str, Sounding] = {}  # the two scripts of a phrase sound alike
+            heard: dict[tuple[str, ...], Sounding] = {}  # both scripts sound alike
             for phrase in phrases:
-                if len(phrase.pieces) != 1 or len(phrase.pieces[0]) < min_chars:
+                if len(phrase.pieces) != 1 or len(phrase.pieces[0]) < homophone_min:
                     continue
                 words = phrase.pieces[0]
-                pinyin = " ".join(syllables(words))
-                heard.setdefault(pinyin, Sounding(phrase.text, len(words), pinyin))
+                said = tuple(syllables(words))
+                heard.setdefault(said, Sounding(phrase.text, said, len(words) >= fuzzy_min))
             if heard:
                 self.lists[name] = tuple(heard.values())
 
     def find(self, list_name: str, text: str) -> tuple[int, int, str, float] | None:
         """The best-sounding phrase of `list_name` in normalised `text`:
-        (start, end, phrase, score), or None below the policy's score."""
+        (start, end, phrase, score), or None when none sounds alike enough."""
         phrases = self.lists.get(list_name)
         if not phrases or not text:
             return None
         said = syllables(text)
         joined = " ".join(said)
-        offsets = _offsets(said)
         best: tuple[int, int, str, float] | None = None
         for phrase in phrases:
-            if len(text) < phrase.chars:  # a lone 嗯 would match anything
+            n = len(phrase.syllables)
+            if len(said) < n:  # a lone 嗯 would match anything
                 continue
-            found = fuzz.partial_ratio_alignment(phrase.pinyin, joined, score_cutoff=self.min_score)
-            if found is None or (best is not None and found.score <= best[3]):
+            # A quick look over the whole turn first: most phrases are not near.
+            if fuzz.partial_ratio(phrase.pinyin, joined) < self.min_score:
                 continue
-            start = _char_at(offsets, found.dest_start)
-            end = _char_at(offsets, max(found.dest_start, found.dest_end - 1)) + 1
-            best = (start, end, phrase.text, found.score)
+            for start in range(len(said) - n + 1):
+                score = _alike(phrase, said[start : start + n], self.min_score)
+                if score is not None and (best is None or score > best[3]):
+                    best = (start, start + n, phrase.text, score)
         return best
 
 
-def _offsets(said: Iterable[str]) -> list[int]:
-    """Where each character's syllable begins in the space-joined pinyin."""
-    out, at = [], 0
-    for syllable in said:
-        out.append(at)
-        at += len(syllable) + 1
-    return out
-
-
-def _char_at(offsets: list[int], position: int) -> int:
-    """The character whose syllable holds `position` of the joined pinyin."""
-    return max(0, bisect.bisect_right(offsets, position) - 1)
+def _alike(phrase: Sounding, window: Sequence[str], min_score: float) -> float | None:
+    """How alike the syllables of `window` sound to the phrase's, 0-100, or None."""
+    if not phrase.fuzzy:
+        return 100.0 if tuple(window) == phrase.syllables else None
+    total = 0.0
+    for wanted, heard in zip(phrase.syllables, window, strict=True):
+        if wanted == heard:
+            total += 100
+            continue
+        if _initial(wanted) != _initial(heard):
+            return None
+        alike = fuzz.ratio(wanted, heard)
+        if alike < _SYLLABLE_FLOOR:
+            return None
+        total += alike
+    score = total / len(phrase.syllables)
+    return score if score >= min_score else None

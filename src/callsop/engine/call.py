@@ -68,7 +68,14 @@ class Compiled:
         time a batch holds one (pinyin's dictionary takes a moment to load)."""
         if not self._sounds:
             m = self.policy.matching
-            self._sounds.append(SoundBook(self.book.lists, m.fuzzy_min_chars, m.fuzzy_min_score))
+            self._sounds.append(
+                SoundBook(
+                    self.book.lists,
+                    homophone_min=m.homophone_min_chars,
+                    fuzzy_min=m.fuzzy_min_chars,
+                    min_score=m.fuzzy_min_score,
+                )
+            )
         return self._sounds[0]
 
     @classmethod
@@ -177,10 +184,15 @@ class Call:
 
     @cached_property
     def recorded(self) -> bool:
-        """The utterances were heard in a recording (a machine or voice alone)."""
-        return self.speech_source != "human" or any(
-            u.source == "audio" for u in self.record.utterances
-        )
+        """The utterances were heard in a recording, by a machine or as voice alone
+        (not a person's transcript, even one that kept the recording's timings)."""
+        return self.speech_source != "human"
+
+    @cached_property
+    def timed_by_audio(self) -> bool:
+        """The turns' times were measured in a recording, so silence between
+        them is real silence (a person typing a transcript rounds and skips)."""
+        return self.recorded or any(u.source == "audio" for u in self.record.utterances)
 
     @cached_property
     def transcript(self) -> Transcript | None:

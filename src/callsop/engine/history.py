@@ -38,7 +38,8 @@ def contact_of(index: int, record: CallRecord) -> Contact | None:
     phone = normalise_phone(record.customer.phone if record.customer else None)
     if phone is None:
         return None
-    first = min((e.t for e in record.events), default=0.0)
+    # Holds heard in a recording say nothing of when the call began.
+    first = min((e.t for e in record.events if e.source is None), default=0.0)
     at = record.started_at.timestamp() + first
     return Contact(index, record.id, record.direction, phone, at)
 

@@ -35,6 +35,7 @@ class Timing(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ask_before_hold_s: float
     ask_to_continue_after_s: float
     talk_over_grace_s: float
+    backchannel_max_s: float
     max_dead_air_s: float
 
 
@@ -61,6 +62,7 @@ class Club(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class Matching(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     gap_max_chars: int
+    homophone_min_chars: int
     fuzzy_min_chars: int
     fuzzy_min_score: float
     machine_weak_rules: tuple[str, ...]
@@ -232,7 +234,11 @@ def _check_values(parsed: PolicyData, source: str) -> None:
         (t.ask_to_continue_after_s > 0, "timing.ask_to_continue_after_s: must be above 0"),
         (t.talk_over_grace_s >= 0, "timing.talk_over_grace_s: must be 0 or more"),
         (t.max_dead_air_s > 0, "timing.max_dead_air_s: must be above 0"),
-        (parsed.matching.fuzzy_min_chars >= 2, "matching.fuzzy_min_chars: must be at least 2"),
+        (t.backchannel_max_s >= 0, "timing.backchannel_max_s: must be 0 or more"),
+        (
+            2 <= parsed.matching.homophone_min_chars <= parsed.matching.fuzzy_min_chars,
+            "matching.homophone_min_chars: must be at least 2 and at most fuzzy_min_chars",
+        ),
         (
             0 < parsed.matching.fuzzy_min_score <= 100,
             "matching.fuzzy_min_score: must be above 0 and at most 100",

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from callsop.engine import score
 from callsop.policy import Policy
+from callsop.record.model import Utterance
 from callsop.report.table import VERDICT_ZH, format_evidence
 from callsop.rules import CATALOGUE, Rule
 from callsop.rules.examples import Example, examples_for
@@ -106,9 +107,18 @@ def _print_example(console: Console, example: Example, policy: Policy) -> None:
             (event.t, 0, Text(f"      {event.t:>6g}s  [{event.type}{extra}]", style="dim"))
         )
     for utterance in call.utterances:
-        said = f"      {utterance.start:>6g}s  {SPEAKER_ZH[utterance.speaker]}：{utterance.text}"
+        words = utterance.text or _voice_only(utterance)
+        said = f"      {utterance.start:>6g}s  {SPEAKER_ZH[utterance.speaker]}：{words}"
         lines.append((utterance.start, 1, Text(said)))
     for _, _, line in sorted(lines, key=lambda item: (item[0], item[1])):
         console.print(line)
     if finding.evidence:
         console.print(f"      證據：{format_evidence(finding.evidence)}", style="dim")
+
+
+def _voice_only(utterance: Utterance) -> str:
+    """A turn heard as voice alone: how long it was and how many syllables."""
+    length = f"說話 {utterance.end - utterance.start:.1f} 秒"
+    if utterance.syllables is not None:
+        length += f"，約 {utterance.syllables} 音節"
+    return f"（{length}，無文字）"

@@ -49,6 +49,9 @@ def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
         return cached
     found = []
     grace = call.policy.timing.talk_over_grace_s
+    # A short staff sound inside the caller's turn (嗯, 對, 好) is listening,
+    # not talking over: it ends before the caller does.
+    nod = call.policy.timing.backchannel_max_s
     speakers, begins, ends = t.speakers, t.begins, t.ends
     last = -1  # the customer turn that began most recently
     for turn in t.order:
@@ -56,6 +59,8 @@ def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
         if speaker == "customer":
             last = turn
         elif speaker == "staff" and last >= 0 and ends[last] - begins[turn] > grace:
+            if ends[turn] - begins[turn] < nod and ends[turn] <= ends[last]:
+                continue
             found.append((turn, last, ends[last] - begins[turn]))
     t.memo["talk_overs"] = found
     return found

@@ -114,7 +114,7 @@ def _outside(
 def check_no_dead_air(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
-    if not call.recorded:
+    if not call.timed_by_audio:
         return not_applicable("no recording: silence is measured in the audio")
     t = voice(call)
     if isinstance(t, Outcome):
@@ -172,11 +172,12 @@ RULES = (
         title="不搶話",
         sources=("speech",),
         applies="answered calls",
-        checks="staff never start speaking more than 1 s before the customer's turn ends",
+        checks="staff never start speaking more than 1 s before the customer's turn ends "
+        "(a sound under 1 s inside the customer's turn, 嗯 or 對, is listening)",
         applies_zh="已接通的通話",
-        checks_zh="館員從不在客戶說完前超過 1 秒就開口",
+        checks_zh="館員從不在客戶說完前超過 1 秒就開口（客戶說話中不到 1 秒的「嗯」「對」是在聆聽）",
         why="認真傾聽。",
-        options=("timing.talk_over_grace_s",),
+        options=("timing.talk_over_grace_s", "timing.backchannel_max_s"),
         check=check_no_talk_over,
     ),
     Rule(
