@@ -276,3 +276,45 @@ def test_with_the_recogniser_the_words_come_in_and_say_they_are_machine_heard(
     assert "出現交易" in words and "處於調整" in words
     page = world.client(world.bob).get(f"/calls/{call.pk}/").content.decode()
     assert "逐字稿由錄音機器轉寫" in page and "機器轉寫" in page
+
+
+def _short_call(world: World, seconds: float) -> Call:
+    """A call alice answered after 4 s and that ended `seconds` after the answer."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from callsop.desk.services import calls as svc
+
+    start = timezone.now() - timedelta(seconds=300)
+    call = svc.call_ring(club=world.xinyi, phone="0912-345-678", now=start)
+    svc.call_answer(call=call, clerk=world.alice, now=start + timedelta(seconds=4))
+    return svc.call_end(call=call, now=start + timedelta(seconds=4 + seconds))
+
+
+def test_a_recording_far_longer_than_the_call_is_refused_as_another_call_s(
+    world: World, call_wav: Callable[..., Path], recordings_home: Path
+) -> None:
+    call = _short_call(world, 3)
+    card = Scorecard.objects.get(call=call)
+    assert _upload(world, call, call_wav("other.wav")).status_code == 303
+    worker.drain()
+    recording = Recording.objects.get()
+    assert recording.state == Recording.State.REFUSED
+    assert "應該不是這通電話的錄音" in recording.error, recording.error
+    call.refresh_from_db()
+    assert call.utterances == [] and not CallEvent.objects.filter(source="audio").exists()
+    assert Scorecard.objects.get(call=call).findings == card.findings
+
+
+def test_what_the_file_holds_after_the_hang_up_is_left_out(
+    world: World, call_wav: Callable[..., Path], recordings_home: Path
+) -> None:
+    call = _short_call(world, 12)
+    assert _upload(world, call, call_wav("tail.wav")).status_code == 303
+    worker.drain()
+    assert Recording.objects.get().state == Recording.State.HEARD
+    call.refresh_from_db()
+    heard = sf.info(str(next(recordings_home.rglob("*.wav")))).duration
+    assert heard > 16  # the file runs past the hang-up...
+    assert call.utterances and all(u["start"] < 16 for u in call.utterances)  # ...the call does not

@@ -173,6 +173,10 @@ def _hear(recording: Recording, attempt: int, beat: lease.Heartbeat) -> Recordin
         logger.exception("recording %s could not be heard", recording.pk)
         _refuse(recording, attempt, f"{recording.names}：處理錄音時發生錯誤，請通知系統管理員。")
         raise
+    misfit = _misfit(recording, float(heard.duration))
+    if misfit is not None:
+        out.unlink(missing_ok=True)
+        return _refuse(recording, attempt, misfit)
     playable_path = out.relative_to(files_.recordings_dir()).as_posix()
     attached = speech_attach(
         recording=recording, heard=heard, playable_path=playable_path, attempt=attempt
@@ -180,6 +184,30 @@ def _hear(recording: Recording, attempt: int, beat: lease.Heartbeat) -> Recordin
     if attached is None:
         raise lease.Superseded(f"recording {recording.pk}: try {attempt} was given up")
     return attached
+
+
+# A recording runs on a little past the hang-up (the PBX closes the file
+# after the line); far longer than the call, it is some other call's.
+OVERRUN_S = 15.0
+OVERRUN_SHARE = 0.25
+
+
+def _call_span(call: Call, offset_s: float) -> float | None:
+    """Seconds of the call a recording starting `offset_s` in can cover."""
+    if call.ended_at is None:
+        return None
+    return max(0.0, (call.ended_at - call.started_at).total_seconds() - offset_s)
+
+
+def _misfit(recording: Recording, duration: float) -> str | None:
+    """Why the recording cannot be this call's, or None when it fits."""
+    span = _call_span(recording.call, recording.offset_s)
+    if span is None or duration <= span + max(OVERRUN_S, OVERRUN_SHARE * span):
+        return None
+    return (
+        f"{recording.names}：錄音長 {duration:.0f} 秒，這通電話（錄音起點之後）只有 {span:.0f} 秒，"
+        "應該不是這通電話的錄音。請確認檔案後再上傳。"
+    )
 
 
 def _refuse(recording: Recording, attempt: int, error: str) -> Recording:
@@ -270,15 +298,20 @@ def speech_attach(
 
 def _give_speech(call: Call, recording: Recording, heard: Any) -> None:
     shift = recording.offset_s
+    span = _call_span(call, shift)
+    # What the file holds after the hang-up (the PBX closing it) is no part of the call.
+    end = span if span is not None else float("inf")
     call.utterances = [
         {**u, "start": round(u["start"] + shift, 2), "end": round(u["end"] + shift, 2)}
         for u in heard.utterances
+        if float(u["start"]) < end
     ]
+    heard_holds = [e for e in heard.events if float(e["t"]) < end]
     call.speech = {**heard.speech, "recording": recording.names}
     CallEvent.objects.filter(call=call, source="audio").delete()
     own_holds = call.events.filter(type__in=("hold", "resume")).exists()
     if not own_holds:
-        _audio_holds(call, heard.events, call.started_at + timedelta(seconds=shift))
+        _audio_holds(call, heard_holds, call.started_at + timedelta(seconds=shift))
     call.save(update_fields=["utterances", "speech", "hold_total_s", "hold_count", "updated_at"])
 
 
