@@ -157,3 +157,12 @@ def test_webvtt_cue_without_voice_is_refused() -> None:
     [item] = list(read_bytes("novoice.vtt", text.encode()))
     assert isinstance(item, Refusal) and item.line == 4
     assert "<v staff>" in item.message
+
+
+def test_empty_input_is_refused_as_no_records() -> None:
+    from callsop.record.reader import Refusal, read_bytes
+
+    for data in (b"", b"\n  \n"):
+        [item] = list(read_bytes("<stdin>", data))
+        assert isinstance(item, Refusal)
+        assert str(item) == "<stdin>: no records: the input is empty"

@@ -178,7 +178,9 @@ def _is_json_lines(source: str, data: bytes) -> bool:
 
 
 def split_bytes(source: str, data: bytes) -> Iterator[Piece | Refusal]:
-    if _is_vtt(source, data):
+    if not data.strip():  # an empty file, or a pipe whose writer printed nothing
+        yield Refusal(source, None, 0, None, None, "no records: the input is empty")
+    elif _is_vtt(source, data):
         yield Piece(source, 1, 1, data, vtt=True)
     elif _is_json_lines(source, data):
         yield from _split_lines(source, data.splitlines())
