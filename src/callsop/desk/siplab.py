@@ -5,7 +5,9 @@ HEP to `callsop telephony --desk`, which puts each call on the demo desk.
 Three baresip phones are prepared: a customer's, and the desk phones of
 怡君 (extension 101, who answers the club's line 02-2700-1234) and 志豪
 (extension 102). A person drives them from terminals; `--call` plays one
-call by itself instead.
+call by itself instead, with the clerk and the caller talking, and leaves
+the desk phone's recording of it in the PBX's recording folder, which the
+desk watches (`callsop telephony --recordings`) and a `callsop worker` hears.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 CLUB_LINE = "0227001234"
 DATA = Path(os.environ.get("CALLSOP_DATA_DIR", "var")).resolve()
 LAB = DATA / "sip-lab"
+RECORDINGS = LAB / "recordings"  # the PBX's recording folder the desk watches
 PROXY_PORT, HEP_PORT, WEB_PORT = 5070, 9070, 8000
 # name: (SIP port, control port); baresip also takes the SIP port + 1 (TLS).
 PHONES = {
@@ -69,25 +72,31 @@ request_route {{
 """
 
 
-def _phone_config(name: str, sip_port: int, ctrl_port: int) -> Path:
+def _phone_config(name: str, sip_port: int, ctrl_port: int, says: bytes | None) -> Path:
+    """A baresip phone's folder. `says`: 8 kHz 16-bit mono audio the phone
+    plays into its calls (else silence); the desk phone 101 also records
+    each call's two legs (`sndfile`) for the recording folder."""
     folder = LAB / f"phone-{name}"
     folder.mkdir(parents=True, exist_ok=True)
-    silence = folder / "silence.wav"
-    with wave.open(str(silence), "wb") as w:
+    source = folder / "says.wav"
+    with wave.open(str(source), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"\0" * 16000 * 60)
+        w.writeframes(says if says is not None else b"\0" * 16000 * 60)
+    recorder = ""
+    if name == "101":
+        (folder / "recorded").mkdir(exist_ok=True)
+        recorder = f"module sndfile.so\nsnd_path {folder / 'recorded'}\n"
     (folder / "config").write_text(
         f"""poll_method epoll
 sip_listen 127.0.0.1:{sip_port}
-audio_source aufile,{silence}
-audio_player aufile,{folder / "heard.wav"}
+audio_source aufile,{source}
 module_path /usr/lib/baresip/modules
 module stdio.so
 module g711.so
 module aufile.so
-module_app account.so
+{recorder}module_app account.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{ctrl_port}
@@ -97,10 +106,32 @@ ctrl_tcp_listen 127.0.0.1:{ctrl_port}
     user = "0912345678" if name == "customer" else name
     (folder / "accounts").write_text(
         f"<sip:{user}@127.0.0.1:{sip_port};transport=udp>;regint=0;"
-        f"outbound=sip:127.0.0.1:{PROXY_PORT};answermode=manual\n",
+        f"outbound=sip:127.0.0.1:{PROXY_PORT};answermode=manual;audio_codecs=PCMU\n",
         "utf-8",
     )
     return folder
+
+
+def _conversation() -> dict[str, bytes]:
+    """What the clerk and the caller say: the two channels of the demo's
+    recorded enquiry (a hold with music on the clerk's side included), as
+    each phone's microphone. Silence when the examples are not at hand."""
+    from callsop.desk.demo_recording import demo_file
+
+    path = demo_file()
+    if path is None:
+        return {}
+    import numpy as np
+    import soundfile as sf
+
+    audio, rate = sf.read(path, dtype="int16", always_2d=True)
+    if rate != 8000 or audio.shape[1] != 2:
+        return {}
+    pad = np.zeros(8000 * 30, dtype=np.int16)  # the source must outlast the call
+    return {
+        "101": np.concatenate([audio[:, 0], pad]).tobytes(),
+        "customer": np.concatenate([audio[:, 1], pad]).tobytes(),
+    }
 
 
 def _prepare_desk() -> None:
@@ -139,14 +170,24 @@ def _start() -> list[subprocess.Popen[bytes]]:
         ),
         "utf-8",
     )
+    said = _conversation()
     for name, (sip_port, ctrl_port) in PHONES.items():
-        _phone_config(name, sip_port, ctrl_port)
+        _phone_config(name, sip_port, ctrl_port, said.get(name))
+    RECORDINGS.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     log = (LAB / "services.log").open("ab")
     callsop = [sys.executable, "-m", "callsop"]
     return [
         subprocess.Popen(
-            [*callsop, "telephony", "--desk", "--listen", f"127.0.0.1:{HEP_PORT}"],
+            [
+                *callsop,
+                "telephony",
+                "--desk",
+                "--listen",
+                f"127.0.0.1:{HEP_PORT}",
+                "--recordings",
+                str(RECORDINGS),
+            ],
             env=env,
             stdout=log,
             stderr=log,
@@ -162,6 +203,7 @@ def _start() -> list[subprocess.Popen[bytes]]:
             stdout=log,
             stderr=log,
         ),
+        subprocess.Popen([*callsop, "worker"], env=env, stdout=log, stderr=log),
     ]
 
 
@@ -193,7 +235,10 @@ def _ctrl(port: int, command: str, params: str = "") -> None:
 
 
 def play_call() -> None:
-    """One call, played on the phones: rings twice, answered, held 20 s, resumed, ended."""
+    """One call, played on the phones: rings twice, answered, the clerk and
+    the caller talk (with a hold heard as music), the caller hangs up; the
+    desk phone's recording of it goes to the recording folder, named as
+    FreePBX names one file per leg, where the desk finds it."""
     phones = {
         name: subprocess.Popen(
             ["baresip", "-f", str(LAB / f"phone-{name}")],
@@ -206,17 +251,19 @@ def play_call() -> None:
     try:
         time.sleep(1.5)
         customer, desk = PHONES["customer"][1], PHONES["101"][1]
+        talk = _talk_seconds()
         steps = [
             (0.0, customer, "dial", f"sip:{CLUB_LINE}@127.0.0.1:{PROXY_PORT}", "客戶撥打會館電話"),
-            (5.0, desk, "accept", "", "怡君在第二聲接起"),
-            (4.0, desk, "hold", "", "保留"),
-            (20.0, desk, "resume", "", "二十秒後恢復通話"),
-            (5.0, customer, "hangup", "", "客戶先掛電話"),
+            (5.0, desk, "accept", "", "怡君在第二聲接起，雙方開始對話（中間保留時播放等候音樂）"),
+            (talk, customer, "hangup", "", "客戶先掛電話"),
         ]
+        answered = time.time()
         for wait, port, command, params, words in steps:
             time.sleep(wait)
             print(f"  {words}", flush=True)
             _ctrl(port, command, params)
+            if command == "accept":
+                answered = time.time()
         time.sleep(2)
     finally:
         for phone in phones.values():
@@ -226,6 +273,38 @@ def play_call() -> None:
                 phone.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 phone.kill()
+    _file_recording(answered)
+
+
+def _talk_seconds() -> float:
+    """How long the prepared conversation runs (the demo recording), or 30 s."""
+    with wave.open(str(LAB / "phone-101" / "says.wav"), "rb") as w:
+        spoken = w.getnframes() / w.getframerate() - 30  # less the silence after it
+    return max(30.0, spoken)
+
+
+def _file_recording(answered: float) -> None:
+    """Moves the desk phone's two legs of the call just played into the
+    recording folder under FreePBX's names (`in-<line>-<caller>-<date>-<time>-<id>`,
+    one file per leg: what the clerk sent is `-out`, what the caller sent `-in`,
+    as FreePBX records on the caller's channel)."""
+    recorded = LAB / "phone-101" / "recorded"
+    sent = sorted(recorded.glob("dump-*-enc.wav"))
+    heard = sorted(recorded.glob("dump-*-dec.wav"))
+    if not sent or not heard:
+        print("  （分機 101 沒有錄到這通電話）", flush=True)
+        return
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(os.environ.get("CALLSOP_TIME_ZONE", "Asia/Taipei"))
+    at = datetime.fromtimestamp(answered, zone).strftime("%Y%m%d-%H%M%S")
+    stem = f"in-{CLUB_LINE}-0912345678-{at}-{answered:.2f}"
+    RECORDINGS.mkdir(parents=True, exist_ok=True)
+    shutil.move(sent[-1], RECORDINGS / f"{stem}-out.wav")
+    shutil.move(heard[-1], RECORDINGS / f"{stem}-in.wav")
+    print(f"  錄音已放進總機的錄音資料夾：{RECORDINGS / stem}-*.wav", flush=True)
+    print("  櫃檯會自動找到這通電話、聆聽錄音並重新評分（約一分鐘）。", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
