@@ -51,7 +51,7 @@ def test_table_is_in_traditional_chinese_and_names_failed_rules() -> None:
     assert "分數" in result.stdout
     assert "等候不超過一分鐘" in result.stdout
     assert "hold.max-duration" in result.stdout
-    assert "(> 60 s)" in result.stdout
+    assert "保留 75 秒（第 20.3 秒起），超過 60 秒" in result.stdout
 
 
 def test_a_bad_record_is_refused_by_file_line_and_field_and_the_rest_scored(

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from callsop.engine.findings import Evidence, Scorecard
+from callsop.report.messages_zh import zh
 from callsop.rules import RULES_BY_ID
 
 VERDICT_ZH = {"pass": "通過", "fail": "未通過", "na": "不適用"}
@@ -73,7 +74,7 @@ def print_scorecards(console: Console, cards: Sequence[Scorecard]) -> None:
                     (f"  （{BASIS_ZH[f.basis]}）" if f.basis else "", "yellow"),
                 )
             )
-            console.print(Text(f"    {f.message}", style="red"))
+            console.print(Text(f"    {zh(f.message)}", style="red"))
             if f.evidence:
                 console.print(Text(f"    證據：{format_evidence(f.evidence)}", style="dim"))
         console.print()
