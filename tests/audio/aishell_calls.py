@@ -76,7 +76,7 @@ class Call:
     def play_hold(self, start: float, end: float) -> None:
         music = tonal_music(end - start)
         i = int(start * RATE)
-        self.customer[i : i + len(music)] += music
+        self.staff[i : i + len(music)] += music  # played to the caller, heard on the staff side
         self.hold = (start, end)
 
     def stereo(self, noise_db: float = -60.0) -> Samples:

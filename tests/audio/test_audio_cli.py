@@ -121,6 +121,26 @@ def test_a_mixmonitor_name_gives_time_direction_and_number(
     assert records[0]["started_at"] == "2026-11-27T10:02:11+09:00"
 
 
+def test_a_name_without_a_direction_or_caller_id_takes_the_given_direction(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call = short_call(tmp_path)
+    undirected = tmp_path / "exten-101-0922876543-20261127-031005-1795749005.3.wav"
+    withheld = tmp_path / "in-0227001234--20261127-111005-1795749005.7.wav"
+    shutil.copy(call, undirected)
+    shutil.copy(call, withheld)
+
+    status, records, _ = transcribe(
+        capsys, str(undirected), str(withheld), "--direction", "outbound"
+    )
+
+    assert status == 0
+    first, second = records
+    assert (first["direction"], first["started_at"]) == ("outbound", "2026-11-27T11:10:05+08:00")
+    assert (second["direction"], second["started_at"]) == ("inbound", "2026-11-27T11:10:05+08:00")
+    assert "customer" not in second
+
+
 def test_another_name_takes_the_file_time_less_its_length(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

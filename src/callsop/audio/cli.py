@@ -21,7 +21,8 @@ def add_parser(subparsers: Any) -> None:
     transcribe = subparsers.add_parser(
         "transcribe",
         help="hear call recordings: print one call record a call (JSON Lines) for `score -`",
-        description="Hear each recording (WAV, FLAC, OGG, MP3; two channels, two legs or mono) "
+        description="Hear each recording (WAV, FLAC, OGG, MP3, or MixMonitor's headerless "
+        "two-channel .raw/.sln at 8 kHz and .sln16 at 16 kHz; two channels, two legs or mono) "
         "and print its call record as one JSON line, in input order: who spoke when, holds "
         "heard in the audio and, with a recogniser, the words (a machine transcript). A file "
         "that cannot be read is refused on standard error and the exit status is 1; the "
@@ -163,7 +164,8 @@ def _hear_job(job: _Job, on_progress: Callable[[float], None] | None = None) -> 
     zone = time_zone()
     named = parse_name(first, zone)
     if named is not None:
-        started_at, direction, phone = named.started_at, named.direction, named.customer_phone
+        started_at, phone = named.started_at, named.customer_phone
+        direction = named.direction or job.direction
     else:
         modified = datetime.fromtimestamp(os.path.getmtime(first), zone)
         started_at = (modified - timedelta(seconds=heard.duration)).replace(microsecond=0)

@@ -20,6 +20,8 @@ import numpy.typing as npt
 import soundfile as sf
 import soxr
 
+from callsop.audio import formats
+
 Samples = npt.NDArray[np.float32]
 StaffChannel = Literal["left", "right"]
 
@@ -28,8 +30,7 @@ MAX_RATE = 48000
 MAX_SECONDS = 4 * 3600  # longer than any call; an hour-long one is rare
 BLOCK_FRAMES = 1 << 16
 COMPLETE_SHARE = 0.98  # an MP3's length is an estimate from its header; a cut file falls far short
-# What libsndfile's log says about a file whose end is missing.
-_CUT_OFF_SIGNS = ("(should be", "lacks an end-of-stream", "ended unexpectedly")
+SAME_TRACK_CORRELATION = 0.98  # two channels this alike are one mix copied twice
 
 
 class AudioError(ValueError):
@@ -76,6 +77,8 @@ def read_recording(
     audio = read_file(paths[0], rate=rate, channels=(1, 2))
     if len(audio) == 1:
         return Recording({"other": audio[0]}, rate, names)
+    if _one_track_twice(audio):
+        return Recording({"other": np.ascontiguousarray(audio.mean(axis=0))}, rate, names)
     staff_index = 0 if staff_channel == "left" else 1
     tracks = {"staff": audio[staff_index], "customer": audio[1 - staff_index]}
     return Recording(tracks, rate, names)
@@ -88,20 +91,32 @@ def read_file(
 
     Each channel is one contiguous row, so a track is a view, never a copy.
     """
-    _check_file(path)
-    try:
-        audio = sf.SoundFile(os.fspath(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(path, f"not audio ({_libsndfile_reason(exc)})") from None
-    with audio:
-        _check_shape(path, audio, channels)
-        blocks = _read_blocks(path, audio, rate)
-        if any(sign in audio.extra_info for sign in _CUT_OFF_SIGNS):
-            raise AudioError(path, "cut off: the file ends before its audio does")
+    size = _check_file(path)
+    if formats.raw_rate(path) is not None and (problem := formats.raw_size_problem(path, size)):
+        raise AudioError(path, problem)
+    with formats.Tracked(os.fspath(path)) as source:
+        try:
+            audio = formats.open_sound(path, source)
+        except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+            raise AudioError(path, f"not audio ({_libsndfile_reason(exc)})") from None
+        with audio:
+            _check_shape(path, audio, channels)
+            blocks = _read_blocks(path, audio, rate)
+            if formats.ends_early(audio.extra_info):
+                raise AudioError(path, "cut off: the file ends before its audio does")
+            if short := formats.mp3_read_short(audio, source, size):
+                raise AudioError(path, short)
     return blocks
 
 
-def _check_file(path: str | os.PathLike[str]) -> None:
+def _one_track_twice(audio: npt.NDArray[np.float32]) -> bool:
+    """Whether both channels carry the same mix (a mono recording stored as two channels)."""
+    left, right = audio
+    spread = float(np.sqrt(float(np.dot(left, left)) * float(np.dot(right, right))))
+    return spread > 0 and float(np.dot(left, right)) / spread >= SAME_TRACK_CORRELATION
+
+
+def _check_file(path: str | os.PathLike[str]) -> int:
     try:
         size = os.stat(path).st_size
     except FileNotFoundError:
@@ -112,6 +127,7 @@ def _check_file(path: str | os.PathLike[str]) -> None:
         raise AudioError(path, "a folder, not a recording")
     if size == 0:
         raise AudioError(path, "empty: the file has no bytes")
+    return size
 
 
 def _check_shape(

@@ -27,6 +27,14 @@ PRESENCE_SMOOTH_S: Final = 1.0  # music swells and fades with its notes; judge i
 SILENT_POWER: Final = 10 ** (features.SILENCE_DB / 10)
 MUSIC_CHECK_S: Final = 5.0  # speech this long is checked for being tonal music that Silero let in
 MUSIC_PEAKS_DB: Final = 15.0  # narrow peaks above this are held notes: music, not a voice
+# Hold music plays on steadily; a burst of noise in a pause (a passing truck) is shorter.
+MIN_HOLD_S: Final = 6.0
+# Frames this quiet are digital silence: before a side's first sound (not yet connected)
+# and after its last (a leg padded to the other's length) they are no line at all.
+DIGITAL_SILENCE_DB: Final = features.SILENCE_DB + 10.0
+# The sides whose audio can be a hold: music on hold is played to the caller, so it is
+# heard on the staff's side; a one-track recording has only the one.
+HOLD_SIDES: Final = ("staff", "other")
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def _silences(
     if not speaking.any():
         return [], []
     first, last = np.flatnonzero(speaking)[[0, -1]]
-    present = _audio_present(levels, speech, frames)
+    present = _steady(_audio_present(levels, speech, frames))
     for start, end in music:
         present[_frame(start) : _frame(end)] = True
     holds: list[Segment] = []
@@ -128,16 +136,21 @@ def _audio_present(
     speech: Mapping[str, list[Segment]],
     frames: int,
 ) -> npt.NDArray[np.bool_]:
-    """Frames where some side carries audio above its noise floor, judged on 1 s of power.
+    """Frames where a side that can carry hold music is above its noise floor, on 1 s of power.
 
     Averaging the power keeps music, whose notes swell and fade, above a noisy
     line's floor all through; the side's own speech is left out of the average
-    so that it does not spill into the silence beside it.
+    so that it does not spill into the silence beside it, and so is the digital
+    silence before and after the side's line, which would drag the floor below
+    the line's own noise. Digital silence between sounds is the line's floor: a
+    clean digital line carries nothing but the words and the music.
     """
     present = np.zeros(frames, dtype=np.bool_)
     kernel = np.ones(_frame(PRESENCE_SMOOTH_S))
     for name, (level, _) in levels.items():
-        quiet = np.ones(frames)
+        if name not in HOLD_SIDES:
+            continue
+        quiet = _connected(level[:frames])
         for start, end in speech.get(name, []):
             quiet[_frame(start) : _frame(end)] = 0.0
         power = np.convolve(10 ** (level[:frames] / 10) * quiet, kernel, mode="same")
@@ -146,6 +159,24 @@ def _audio_present(
         floor = np.percentile(smooth[quiet > 0], FLOOR_PERCENTILE) if quiet.any() else 0.0
         present |= (smooth > floor + AUDIO_ABOVE_FLOOR_DB) & (quiet > 0)
     return present
+
+
+def _connected(level: features.Floats) -> features.Floats:
+    """1.0 from a side's first sound to its last, 0.0 in the digital silence either side."""
+    live = np.flatnonzero(level > DIGITAL_SILENCE_DB)
+    connected = np.zeros(len(level))
+    if len(live):
+        connected[live[0] : live[-1] + 1] = 1.0
+    return connected
+
+
+def _steady(present: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Only the stretches of audio long enough to be a hold."""
+    steady = np.zeros_like(present)
+    for a, b in runs(present):
+        if b - a >= _frame(MIN_HOLD_S):
+            steady[a:b] = True
+    return steady
 
 
 def _frame(seconds: float) -> int:
