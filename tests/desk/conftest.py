@@ -150,15 +150,15 @@ def call_wav(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def ended_call(world: World) -> Callable[..., Any]:
-    """A call alice answered after 4 s and ended a minute in, five minutes ago."""
+    """A call alice answered after 4 s and ended a minute in (or `length_s`), five minutes ago."""
     from datetime import timedelta
 
     from callsop.desk.services import calls as svc
 
-    def make(phone: str = "0912-345-678", *, ago_s: float = 300) -> Any:
+    def make(phone: str = "0912-345-678", *, ago_s: float = 300, length_s: float = 60) -> Any:
         start = timezone.now() - timedelta(seconds=ago_s)
         call = svc.call_ring(club=world.xinyi, phone=phone, now=start)
         svc.call_answer(call=call, clerk=world.alice, now=start + timedelta(seconds=4))
-        return svc.call_end(call=call, now=start + timedelta(seconds=60))
+        return svc.call_end(call=call, now=start + timedelta(seconds=length_s))
 
     return make

@@ -232,7 +232,7 @@ def test_a_worker_killed_mid_job_is_taken_over_by_the_next(
     call_wav: Callable[..., Path],
     recordings_home: Path,
 ) -> None:
-    call = ended_call(ago_s=900)
+    call = ended_call(ago_s=900, length_s=370)
     # Six minutes of call: seconds of work, long enough to die in the middle.
     recording = _queued(world, call, call_wav("long.wav", seconds=360))
     first_job = recording.task_id

@@ -318,3 +318,25 @@ def test_what_the_file_holds_after_the_hang_up_is_left_out(
     heard = sf.info(str(next(recordings_home.rglob("*.wav")))).duration
     assert heard > 16  # the file runs past the hang-up...
     assert call.utterances and all(u["start"] < 16 for u in call.utterances)  # ...the call does not
+
+
+def test_a_mixmonitor_raw_file_is_heard_as_two_channels(
+    world: World,
+    ended_call: Callable[..., Call],
+    call_wav: Callable[..., Path],
+    recordings_home: Path,
+) -> None:
+    import numpy as np
+
+    call = ended_call()
+    audio, rate = sf.read(str(call_wav("call.wav")), dtype="int16", always_2d=True)
+    assert rate == 8000 and audio.shape[1] == 2
+    raw = recordings_home.parent / "1764208931.42.raw"  # MixMonitor's D option: 8 kHz, 16 bit
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    raw.write_bytes(np.ascontiguousarray(audio).astype("<i2").tobytes())
+    assert _upload(world, call, raw).status_code == 303
+    worker.drain()
+    assert Recording.objects.get().state == Recording.State.HEARD
+    call.refresh_from_db()
+    assert {u["speaker"] for u in call.utterances} == {"staff", "customer"}
+    assert _finding(call, "talk.no-talk-over")["verdict"] == "fail"

@@ -17,7 +17,8 @@ from django.utils import timezone
 from callsop.desk.services.errors import ActionError
 
 CHUNK = 1 << 20
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3"}
+# .raw/.sln/.sln16: Asterisk MixMonitor's two-channel files (its D option), headerless.
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".raw", ".sln", ".sln16"}
 
 
 def recordings_dir() -> Path:
@@ -123,7 +124,19 @@ def check_audio(files: list[StoredFile]) -> None:
     its header only, so the request answers at once."""
     import soundfile
 
+    from callsop.audio.formats import raw_rate, raw_size_problem
+
     for f in files:
+        if raw_rate(f.absolute) is not None:  # no header to read: its size must fit
+            size = f.absolute.stat().st_size
+            if size == 0:
+                raise ActionError(f"{f.name}：錄音是空的。", field="recording")
+            if raw_size_problem(f.absolute, size) or len(files) == 2:
+                raise ActionError(
+                    f"{f.name}：不是 MixMonitor 雙聲道原始錄音（8 kHz、16 位元、雙聲道交錯）。",
+                    field="recording",
+                )
+            continue
         try:
             info = soundfile.info(str(f.absolute))
         except (RuntimeError, soundfile.LibsndfileError):
