@@ -133,3 +133,12 @@ def test_rate_is_what_the_recogniser_hears(tmp_path: Path, whisper: WhisperBase)
 
     assert [u["speaker"] for u in heard.utterances] == ["customer"]
     assert cer([(CLIPS["BAC009S0764W0122"], heard.utterances[0]["text"])]) <= 0.35
+
+
+def test_words_with_no_chinese_are_not_taken_for_what_was_said() -> None:
+    from callsop.audio.whisper import heard_words
+
+    assert heard_words(" with your help") == ""
+    assert heard_words("...") == ""
+    assert heard_words(" 您好，信義會館 ") == "您好，信義會館"
+    assert heard_words("OK，好的") == "OK，好的"

