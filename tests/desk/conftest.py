@@ -9,18 +9,25 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from callsop.desk.models import Chain, Club, Staff
+from callsop.desk import worker
+from callsop.desk.models import Call, Chain, Club, Recording, Scorecard, Staff
 
 PASSWORD = "pw-for-tests"
 
@@ -75,6 +82,10 @@ def t0() -> datetime:
 
 
 # Recordings -----------------------------------------------------------------
+
+EndedCall: TypeAlias = Callable[..., Call]  # the `ended_call` fixture
+PbxCall: TypeAlias = Callable[..., Call]  # the `pbx_call` fixture
+CallWav: TypeAlias = Callable[..., Path]  # the `call_wav` fixture
 
 AISHELL = ("BAC009S0764W0121", "BAC009S0764W0122")  # real Mandarin, 4 s each
 
@@ -162,3 +173,110 @@ def ended_call(world: World) -> Callable[..., Any]:
         return svc.call_end(call=call, now=start + timedelta(seconds=length_s))
 
     return make
+
+
+@pytest.fixture
+def pbx_call(ended_call: EndedCall) -> PbxCall:
+    """An ended call as the PBX reported it, under the PBX's id `pbx_id`."""
+
+    def make(pbx_id: str, direction: str = "inbound") -> Call:
+        call = ended_call()
+        Call.objects.filter(pk=call.pk).update(
+            source="pbx", external_id=pbx_id, direction=direction
+        )
+        return Call.objects.get(pk=call.pk)
+
+    return make
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """The PBX's recording folder."""
+    path = tmp_path / "monitor"
+    path.mkdir()
+    return path
+
+
+class Log(list[str]):
+    """The lines a watcher reports, kept in order."""
+
+    def __call__(self, line: str) -> None:
+        self.append(line)
+
+
+def audio_upload(path: Path, name: str | None = None) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name or path.name, path.read_bytes(), content_type="audio/wav")
+
+
+def post_recording(
+    world: World, call: Call, path: Path | None = None, *, by: Staff | None = None, **fields: Any
+) -> Any:
+    """Posts `path` as the call's recording (by alice unless `by`), with any other form fields."""
+    if path is not None:
+        fields["recording"] = audio_upload(path)
+    return world.client(by or world.alice).post(f"/calls/{call.pk}/recording/", fields)
+
+
+def queued_recording(world: World, call: Call, path: Path) -> Recording:
+    """`path` posted on the call's page and taken: kept and queued for the worker."""
+    response = post_recording(world, call, path)
+    assert response.status_code == 303
+    return Recording.objects.get(call=call)
+
+
+def heard_recording(world: World, call: Call, path: Path) -> Recording:
+    """`path` queued on the call's page, and every queued job run by the worker."""
+    recording = queued_recording(world, call, path)
+    worker.drain()
+    recording.refresh_from_db()
+    return recording
+
+
+def speakers(call: Call) -> list[str]:
+    """Who says each of the call's utterances, as the database holds them now."""
+    call.refresh_from_db()
+    return [u["speaker"] for u in call.utterances]
+
+
+def kept_files(home: Path) -> list[Path]:
+    return [p for p in home.rglob("*") if p.is_file()] if home.exists() else []
+
+
+def finding(call: Call, rule: str) -> dict[str, Any]:
+    return next(f for f in Scorecard.objects.get(call=call).findings if f["rule"] == rule)
+
+
+def wait_for(until: Callable[[], bool], seconds: float) -> bool:
+    """Polls `until` for at most `seconds`; whether it came true."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if until():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def worker_process(recordings_home: Path, **extra: str) -> subprocess.Popen[str]:
+    """`callsop worker` in a process of its own, on the test's database and data folder."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CALLSOP_DATA_DIR": str(recordings_home.parent),
+        "CALLSOP_SECRET_KEY": "callsop-test-only-key",
+        **extra,
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "callsop", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )

@@ -5,18 +5,21 @@ progress, and each ▶ plays the recording from its moment of the call."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from callsop.desk.models import Call, Recording
+from callsop.desk.models import Recording
 from callsop.desk.worker import Background
 from tests.desk import test_browser
-from tests.desk.conftest import World
+from tests.desk.conftest import CallWav, EndedCall, World
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.usefixtures("recordings_home", "background_worker"),
+]
 
 # The browser fixtures of test_browser.py, shared as they are.
 browser = test_browser.browser
@@ -30,6 +33,11 @@ def background_worker(transactional_db: None) -> Iterator[Background]:
     running = Background(interval=0.2).start()
     yield running
     running.stop()
+
+
+def _choose_recording(page: Page, path: Path) -> None:
+    page.locator("#listening summary", has_text="上傳錄音").click()
+    page.set_input_files("#listening input[name=recording]", str(path))
 
 
 def _current_time(page: Page) -> float:
@@ -47,19 +55,13 @@ def _seek_lands(page: Page, expected: float) -> None:
 
 
 def test_an_uploaded_recording_is_heard_and_the_player_seeks_to_each_moment(
-    desk: Desk,
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
-    background_worker: Background,
+    desk: Desk, world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
     page = desk.login(world.alice)
     page.goto(f"/calls/{call.pk}/")
     expect(page.locator("#listening")).to_contain_text("上傳錄音")
-    page.locator("#listening summary", has_text="上傳錄音").click()
-    page.set_input_files("#listening input[name=recording]", str(call_wav("1732672804.17.wav")))
+    _choose_recording(page, call_wav("1732672804.17.wav"))
     desk.shot(page, "upload-form")
     page.locator("#listening form button").click()
     page.wait_for_url(re.compile(rf"/calls/{call.pk}/$"))
@@ -95,20 +97,14 @@ def test_an_uploaded_recording_is_heard_and_the_player_seeks_to_each_moment(
 
 
 def test_a_recording_that_cannot_be_read_shows_why(
-    desk: Desk,
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
-    background_worker: Background,
+    desk: Desk, world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
     wav = call_wav("cut.wav")
     wav.write_bytes(wav.read_bytes()[:30_000])
     page = desk.login(world.bob)
     page.goto(f"/calls/{call.pk}/")
-    page.locator("#listening summary", has_text="上傳錄音").click()
-    page.set_input_files("#listening input[name=recording]", str(wav))
+    _choose_recording(page, wav)
     page.locator("#listening form button").click()
     expect(page.locator(".recordings")).to_contain_text("無法讀取：cut.wav：", timeout=20_000)
     expect(page.locator("audio#player")).to_have_count(0)

@@ -3,33 +3,22 @@ browser's player can seek to a moment."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
-from callsop.desk import worker
-from callsop.desk.models import Call, Recording
-from tests.desk.conftest import World
+from callsop.desk.models import Recording
+from tests.desk.conftest import CallWav, EndedCall, World, heard_recording, queued_recording
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recordings_home")]
 
 
 @pytest.fixture
 def heard(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> tuple[Recording, bytes]:
-    call = ended_call()
-    wav = call_wav()
-    upload = SimpleUploadedFile(wav.name, wav.read_bytes(), content_type="audio/wav")
-    world.client(world.alice).post(f"/calls/{call.pk}/recording/", {"recording": upload})
-    worker.drain()
-    recording = Recording.objects.get()
+    recording = heard_recording(world, ended_call(), call_wav())
     assert recording.state == Recording.State.HEARD
     return recording, (recordings_home / recording.playable).read_bytes()
 
@@ -80,15 +69,8 @@ def test_another_club_gets_nothing_and_hq_listens(
 
 
 def test_a_recording_not_yet_heard_has_nothing_to_play(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
-    call = ended_call()
-    wav = call_wav()
-    upload = SimpleUploadedFile(wav.name, wav.read_bytes(), content_type="audio/wav")
-    world.client(world.alice).post(f"/calls/{call.pk}/recording/", {"recording": upload})
-    recording = Recording.objects.get()
+    recording = queued_recording(world, ended_call(), call_wav())
     response = world.client(world.alice).get(f"/recordings/{recording.pk}/audio.ogg")
     assert response.status_code == 404

@@ -4,41 +4,22 @@ the staff's leg chosen by the setting, a lone leg taken after a while."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from callsop.desk import recordings_watch, worker
-from callsop.desk.models import Call, Recording, RecordingFile
+from callsop.desk.models import Recording, RecordingFile
 from callsop.desk.services.recording_legs import leg_of
 from callsop.desk.services.recording_match import read_name
-from tests.desk.conftest import SPEAKERS, World
+from tests.desk.conftest import SPEAKERS, CallWav, Log, PbxCall, speakers
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Log(list[str]):
-    def __call__(self, line: str) -> None:
-        self.append(line)
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    path = tmp_path / "monitor"
-    path.mkdir()
-    return path
-
-
-def _pbx_call(ended_call: Callable[..., Call], pbx_id: str, direction: str = "inbound") -> Call:
-    call = ended_call()
-    Call.objects.filter(pk=call.pk).update(source="pbx", external_id=pbx_id, direction=direction)
-    return Call.objects.get(pk=call.pk)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recordings_home")]
 
 
 def _legs(
-    call_wav: Callable[..., Path], folder: Path, staff_name: str, customer_name: str
+    call_wav: CallWav, folder: Path, staff_name: str, customer_name: str
 ) -> tuple[Path, Path]:
     staff = call_wav("leg.wav", legs=True)
     customer = staff.with_name("leg-customer.wav")
@@ -46,6 +27,13 @@ def _legs(
         Path(shutil.copy(staff, folder / staff_name)),
         Path(shutil.copy(customer, folder / customer_name)),
     )
+
+
+def _look_twice(folder: Path) -> int:
+    """A fresh watcher's first look at the folder, then what it takes 2.5 s later."""
+    watcher = recordings_watch.Watcher(folder, Log())
+    watcher.scan(now=0.0)
+    return watcher.scan(now=2.5)
 
 
 def _direction(name: str) -> str | None:
@@ -64,15 +52,11 @@ def test_leg_names_of_mixmonitor_and_freeswitch() -> None:
 
 
 def test_two_legs_are_paired_and_the_staff_leg_of_an_incoming_call_is_what_it_sends(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
     # MixMonitor on the caller's channel: "t" is what the PBX sends the
     # caller, the clerk's voice; "r" the caller's own.
-    call = _pbx_call(ended_call, "1732672804.17")
+    call = pbx_call("1732672804.17")
     _legs(call_wav, folder, "1732672804.17-t.wav", "1732672804.17-r.wav")
     log = Log()
     watcher = recordings_watch.Watcher(folder, log)
@@ -85,55 +69,36 @@ def test_two_legs_are_paired_and_the_staff_leg_of_an_incoming_call_is_what_it_se
     assert any("1732672804.17-t.wav + 1732672804.17-r.wav: queued" in line for line in log)
     assert watcher.scan(now=10.0) == 0 and watcher.scan(now=100.0) == 0  # once
     worker.drain()
-    call.refresh_from_db()
-    assert [u["speaker"] for u in call.utterances] == SPEAKERS
+    assert speakers(call) == SPEAKERS
 
 
 def test_of_an_outgoing_call_the_staff_leg_is_what_the_extension_sends(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
-    call = _pbx_call(ended_call, "1732672804.18", direction="outbound")
+    call = pbx_call("1732672804.18", direction="outbound")
     _legs(call_wav, folder, "1732672804.18-in.wav", "1732672804.18-out.wav")
-    watcher = recordings_watch.Watcher(folder, Log())
-    watcher.scan(now=0.0)
-    assert watcher.scan(now=2.5) == 1
+    assert _look_twice(folder) == 1
     names = [f["name"] for f in Recording.objects.get(call=call).files]
     assert names == ["1732672804.18-in.wav", "1732672804.18-out.wav"]
 
 
 def test_the_setting_says_which_leg_is_the_staff(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
-    settings: Any,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path, settings: Any
 ) -> None:
     # The clerk's own channel recorded on an incoming call: "in" is the clerk.
     settings.CALLSOP_RECORDING_STAFF_LEG = "in"
-    call = _pbx_call(ended_call, "1732672804.19")
+    call = pbx_call("1732672804.19")
     _legs(call_wav, folder, "1732672804.19-in.wav", "1732672804.19-out.wav")
-    watcher = recordings_watch.Watcher(folder, Log())
-    watcher.scan(now=0.0)
-    assert watcher.scan(now=2.5) == 1
+    assert _look_twice(folder) == 1
     worker.drain()
-    call.refresh_from_db()
     assert Recording.objects.get().files[0]["name"] == "1732672804.19-in.wav"
-    assert [u["speaker"] for u in call.utterances] == SPEAKERS
+    assert speakers(call) == SPEAKERS
 
 
 def test_a_leg_waits_for_its_pair_to_stand_still(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
-    _pbx_call(ended_call, "1732672804.20")
+    pbx_call("1732672804.20")
     staff, customer = _legs(call_wav, folder, "1732672804.20-t.wav", "1732672804.20-r.wav")
     data = customer.read_bytes()
     customer.write_bytes(data[: len(data) // 2])
@@ -147,13 +112,9 @@ def test_a_leg_waits_for_its_pair_to_stand_still(
 
 
 def test_a_lone_leg_is_taken_alone_after_a_while(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
-    call = _pbx_call(ended_call, "1732672804.21")
+    call = pbx_call("1732672804.21")
     staff = call_wav("leg.wav", legs=True)
     shutil.copy(staff, folder / "1732672804.21-t.wav")
     log = Log()

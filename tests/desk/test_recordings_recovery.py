@@ -4,37 +4,49 @@ at most three tries in all."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import soundfile as sf
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from callsop.desk import worker
-from callsop.desk.models import Call, Recording
+from callsop.desk.models import Recording
 from callsop.desk.services import recording_lease as lease
 from callsop.desk.services.recordings import speech_attach
-from tests.desk.conftest import SPEAKERS, World
+from tests.desk.conftest import (
+    SPEAKERS,
+    CallWav,
+    EndedCall,
+    World,
+    kept_files,
+    queued_recording,
+    speakers,
+    wait_for,
+    worker_process,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recordings_home")]
 
 
-def _queued(world: World, call: Call, path: Path) -> Recording:
-    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="audio/wav")
-    response = world.client(world.alice).post(f"/calls/{call.pk}/recording/", {"recording": upload})
-    assert response.status_code == 303
-    return Recording.objects.get(call=call)
+def _worker(recordings_home: Path) -> subprocess.Popen[str]:
+    return worker_process(
+        recordings_home,
+        CALLSOP_RECORDING_STALL_S="3",
+        CALLSOP_RECOGNISER="none",
+        PYTHONFAULTHANDLER="1",
+    )
+
+
+def _reaches(recording: Recording, state: str, seconds: float) -> bool:
+    """Whether the recording's row comes to `state` within `seconds`."""
+    return wait_for(lambda: Recording.objects.get(pk=recording.pk).state == state, seconds)
 
 
 def _stall(recording: Recording, *, attempts: int, seconds: float = 3600) -> None:
@@ -47,13 +59,10 @@ def _stall(recording: Recording, *, attempts: int, seconds: float = 3600) -> Non
 
 
 def test_a_stalled_hearing_is_queued_again_and_then_heard(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
-    recording = _queued(world, call, call_wav())
+    recording = queued_recording(world, call, call_wav())
     lost_job = recording.task_id
     _stall(recording, attempts=1)
 
@@ -70,18 +79,14 @@ def test_a_stalled_hearing_is_queued_again_and_then_heard(
     recording.refresh_from_db()
     assert recording.state == Recording.State.HEARD and recording.attempts == 2
     assert DBTaskResult.objects.get(id=recording.task_id).status == "SUCCESSFUL"
-    call.refresh_from_db()
-    assert [u["speaker"] for u in call.utterances] == SPEAKERS
+    assert speakers(call) == SPEAKERS
 
 
 def test_after_three_tries_it_is_refused_with_a_reason_and_its_files_removed(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     call = ended_call()
-    recording = _queued(world, call, call_wav())
+    recording = queued_recording(world, call, call_wav())
     _stall(recording, attempts=lease.MAX_TRIES)
 
     assert lease.recordings_recover() == 1
@@ -92,7 +97,7 @@ def test_after_three_tries_it_is_refused_with_a_reason_and_its_files_removed(
         "call.wav：處理錄音的程式中斷了 3 次，未能聽完，請通知系統管理員（可再上傳一次）。"
     )
     assert DBTaskResult.objects.get(id=recording.task_id).status == "FAILED"
-    assert [p for p in recordings_home.rglob("*") if p.is_file()] == []
+    assert kept_files(recordings_home) == []
     call.refresh_from_db()
     assert call.utterances == [] and call.speech is None
     page = world.client(world.alice).get(f"/calls/{call.pk}/").content.decode()
@@ -100,14 +105,10 @@ def test_after_three_tries_it_is_refused_with_a_reason_and_its_files_removed(
 
 
 def test_a_hearing_whose_heartbeat_goes_on_is_left_alone(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
-    settings: Any,
+    world: World, ended_call: EndedCall, call_wav: CallWav, settings: Any
 ) -> None:
     settings.CALLSOP_RECORDING_STALL_S = 1
-    recording = _queued(world, ended_call(), call_wav())
+    recording = queued_recording(world, ended_call(), call_wav())
     attempt = lease.recording_claim(recording_id=recording.pk)
     assert attempt == 1
     assert lease.recording_claim(recording_id=recording.pk) is None  # one worker at a time
@@ -123,13 +124,10 @@ def test_a_hearing_whose_heartbeat_goes_on_is_left_alone(
 
 
 def test_a_try_given_up_for_lost_can_no_longer_change_the_recording(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     call = ended_call()
-    recording = _queued(world, call, call_wav())
+    recording = queued_recording(world, call, call_wav())
     attempt = lease.recording_claim(recording_id=recording.pk)
     assert attempt == 1
     _stall(recording, attempts=1)
@@ -152,13 +150,10 @@ def test_a_try_given_up_for_lost_can_no_longer_change_the_recording(
 
 
 def test_a_queued_recording_whose_job_was_lost_gets_a_new_one(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
-    recording = _queued(world, call, call_wav())
+    recording = queued_recording(world, call, call_wav())
     DBTaskResult.objects.all().delete()
     assert lease.recordings_recover() == 0  # too fresh to call lost
     Recording.objects.filter(pk=recording.pk).update(created_at=timezone.now() - timedelta(hours=1))
@@ -168,79 +163,32 @@ def test_a_queued_recording_whose_job_was_lost_gets_a_new_one(
 
 
 def test_a_running_worker_s_sweep_queues_it_again_by_itself(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
-    settings: Any,
+    world: World, ended_call: EndedCall, call_wav: CallWav, settings: Any
 ) -> None:
     settings.CALLSOP_RECORDING_STALL_S = 1
-    recording = _queued(world, ended_call(), call_wav())
+    recording = queued_recording(world, ended_call(), call_wav())
     # Its worker dies this moment: fresh when the background worker starts,
     # stalled a second later, when only the periodic sweep can see it.
     _stall(recording, attempts=1, seconds=0)
     background = worker.Background(interval=0.2).start()
     try:
-        heard = _wait(
-            lambda: Recording.objects.get(pk=recording.pk).state == Recording.State.HEARD, 60
-        )
+        heard = _reaches(recording, Recording.State.HEARD, 60)
     finally:
         background.stop()
     assert heard and Recording.objects.get(pk=recording.pk).attempts == 2
     assert not background.thread.is_alive()
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
-def _worker(recordings_home: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CALLSOP_DATA_DIR": str(recordings_home.parent),
-        "CALLSOP_SECRET_KEY": "callsop-test-only-key",
-        "CALLSOP_RECORDING_STALL_S": "3",
-        "CALLSOP_RECOGNISER": "none",
-        "PYTHONFAULTHANDLER": "1",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "callsop", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def _wait(until: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if until():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_worker_killed_mid_job_is_taken_over_by_the_next(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     call = ended_call(ago_s=900, length_s=370)
     # Six minutes of call: seconds of work, long enough to die in the middle.
-    recording = _queued(world, call, call_wav("long.wav", seconds=360))
+    recording = queued_recording(world, call, call_wav("long.wav", seconds=360))
     first_job = recording.task_id
     first = _worker(recordings_home)
     try:
-        hearing = _wait(
-            lambda: Recording.objects.get(pk=recording.pk).state == Recording.State.HEARING, 60
-        )
+        hearing = _reaches(recording, Recording.State.HEARING, 60)
         time.sleep(1.0)  # a heartbeat or so into the work
     finally:
         first.send_signal(signal.SIGKILL)
@@ -251,9 +199,7 @@ def test_a_worker_killed_mid_job_is_taken_over_by_the_next(
 
     second = _worker(recordings_home)
     try:
-        heard = _wait(
-            lambda: Recording.objects.get(pk=recording.pk).state == Recording.State.HEARD, 120
-        )
+        heard = _reaches(recording, Recording.State.HEARD, 120)
     finally:
         second.send_signal(signal.SIGTERM)
         second_output, _ = second.communicate(timeout=60)

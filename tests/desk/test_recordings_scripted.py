@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from callsop.desk import worker
-from callsop.desk.models import Call, CallEvent, Recording, Scorecard
+from callsop.desk.models import Call, CallEvent, Recording
 from callsop.desk.services import calls as svc
 from tests.audio.calls import enquiry_with_hold
 from tests.audio.scripted import Built, build
-from tests.desk.conftest import World
+from tests.desk.conftest import World, finding, heard_recording
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,25 +36,13 @@ def _desk_call(world: World, built: Built) -> Call:
     return svc.call_end(call=call, now=start + timedelta(seconds=built.truth.duration))
 
 
-def _upload_and_hear(world: World, call: Call, path: Path) -> Recording:
-    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="audio/wav")
-    response = world.client(world.alice).post(f"/calls/{call.pk}/recording/", {"recording": upload})
-    assert response.status_code == 303
-    worker.drain()
-    return Recording.objects.get(call=call)
-
-
-def _finding(call: Call, rule: str) -> dict[str, Any]:
-    return next(f for f in Scorecard.objects.get(call=call).findings if f["rule"] == rule)
-
-
 def test_a_hold_heard_in_a_recording_from_the_ring_counts_as_the_call_s_hold(
     world: World, enquiry: Built, recordings_home: Path, settings: Any
 ) -> None:
     settings.CALLSOP_RECORDING_STARTS = "ring"  # this PBX records from the first ring
     call = _desk_call(world, enquiry)
-    assert _finding(call, "hold.max-duration")["verdict"] == "na"
-    recording = _upload_and_hear(world, call, enquiry.paths[0])
+    assert finding(call, "hold.max-duration")["verdict"] == "na"
+    recording = heard_recording(world, call, enquiry.paths[0])
     assert recording.state == Recording.State.HEARD and recording.offset_s == 0.0
     heard = list(CallEvent.objects.filter(call=call, source="audio"))
     assert [e.type for e in heard] == ["hold", "resume"]
@@ -66,7 +52,7 @@ def test_a_hold_heard_in_a_recording_from_the_ring_counts_as_the_call_s_hold(
     assert held == pytest.approx(truth.start, abs=1.5) and back == pytest.approx(truth.end, abs=1.5)
     call.refresh_from_db()
     assert call.hold_count == 1 and call.hold_total_s == pytest.approx(truth.seconds, abs=2.5)
-    assert _finding(call, "hold.max-duration")["verdict"] == "pass"
+    assert finding(call, "hold.max-duration")["verdict"] == "pass"
     record = world.client(world.bob).get(f"/calls/{call.pk}/record.json").json()
     assert {"t": pytest.approx(held, abs=0.01), "type": "hold", "source": "audio"} in record[
         "events"

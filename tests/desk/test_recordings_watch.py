@@ -4,8 +4,6 @@ PBX's id in its name or else by the caller's number and the time, taken once."""
 from __future__ import annotations
 
 import shutil
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,30 +12,22 @@ import pytest
 from django.utils import timezone
 
 from callsop.desk import recordings_watch, worker
-from callsop.desk.models import Call, ClubLine, Recording, RecordingFile
+from callsop.desk.models import ClubLine, Recording, RecordingFile
 from callsop.desk.services import calls as svc
 from callsop.desk.services.recording_match import read_name
-from tests.desk.conftest import SPEAKERS, World
+from tests.desk.conftest import (
+    SPEAKERS,
+    CallWav,
+    EndedCall,
+    Log,
+    PbxCall,
+    World,
+    kept_files,
+    speakers,
+    wait_for,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-class Log(list[str]):
-    def __call__(self, line: str) -> None:
-        self.append(line)
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    path = tmp_path / "monitor"
-    path.mkdir()
-    return path
-
-
-def _pbx_call(world: World, ended_call: Callable[..., Call], pbx_id: str, **kw: object) -> Call:
-    call = ended_call(**kw)
-    Call.objects.filter(pk=call.pk).update(source="pbx", external_id=pbx_id)
-    return Call.objects.get(pk=call.pk)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recordings_home")]
 
 
 def _drop(wav: Path, folder: Path, name: str) -> Path:
@@ -70,13 +60,9 @@ def test_file_names_of_asterisk_freepbx_and_freeswitch() -> None:
 
 
 def test_a_file_named_by_the_pbx_id_is_queued_for_its_call_and_heard(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, ended_call: EndedCall, call_wav: CallWav, folder: Path
 ) -> None:
-    call = _pbx_call(world, ended_call, "1732672804.17")
+    call = pbx_call("1732672804.17")
     ended_call("0911-111-111")  # another call, which the file must not go to
     _drop(call_wav(), folder, "2026/11/27/1732672804.17.wav")
     log = Log()
@@ -89,18 +75,13 @@ def test_a_file_named_by_the_pbx_id_is_queued_for_its_call_and_heard(
     assert recording.uploaded_by is None
     assert any("1732672804.17.wav: queued for call" in line and "by id" in line for line in log)
     worker.drain()
-    call.refresh_from_db()
-    assert [u["speaker"] for u in call.utterances] == SPEAKERS
+    assert speakers(call) == SPEAKERS
 
 
 def test_a_file_still_being_written_waits_until_it_stands_still(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
-    _pbx_call(world, ended_call, "1732672804.17")
+    pbx_call("1732672804.17")
     data = call_wav().read_bytes()
     growing = folder / "1732672804.17.wav"
     watcher = recordings_watch.Watcher(folder, Log())
@@ -113,10 +94,7 @@ def test_a_file_still_being_written_waits_until_it_stands_still(
 
 
 def test_by_number_and_time_at_the_club_of_the_line(
-    world: World,
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    world: World, call_wav: CallWav, folder: Path
 ) -> None:
     ClubLine.objects.create(club=world.xinyi, number="227001234", kind="main")
     answered = timezone.now().replace(microsecond=0) - timedelta(minutes=30)
@@ -142,13 +120,9 @@ def test_by_number_and_time_at_the_club_of_the_line(
 
 
 def test_each_file_is_taken_once_even_after_a_restart(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
-    _pbx_call(world, ended_call, "1732672804.17")
+    pbx_call("1732672804.17")
     _drop(call_wav(), folder, "1732672804.17.wav")
     first = recordings_watch.Watcher(folder, Log())
     assert _settled(first) == 1
@@ -161,7 +135,7 @@ def test_each_file_is_taken_once_even_after_a_restart(
 
 
 def test_a_file_of_no_call_is_reported_once_and_left_alone(
-    world: World, call_wav: Callable[..., Path], folder: Path, recordings_home: Path
+    world: World, call_wav: CallWav, folder: Path
 ) -> None:
     stray = _drop(call_wav(), folder, "1799999999.5.wav")
     log = Log()
@@ -176,7 +150,7 @@ def test_a_file_of_no_call_is_reported_once_and_left_alone(
 
 
 def test_a_file_for_a_call_still_in_progress_waits_for_its_end(
-    world: World, call_wav: Callable[..., Path], folder: Path, recordings_home: Path
+    world: World, call_wav: CallWav, folder: Path
 ) -> None:
     call = svc.call_ring(club=world.xinyi, phone="0912", source="pbx", external_id="1732.5")
     svc.call_answer(call=call, clerk=world.alice)
@@ -190,34 +164,28 @@ def test_a_file_for_a_call_still_in_progress_waits_for_its_end(
 
 
 def test_what_is_no_audio_is_refused_once(
-    world: World, ended_call: Callable[..., Call], folder: Path, recordings_home: Path
+    pbx_call: PbxCall, folder: Path, recordings_home: Path
 ) -> None:
-    _pbx_call(world, ended_call, "1732672804.17")
+    pbx_call("1732672804.17")
     (folder / "1732672804.17.wav").write_bytes(b"RIFF not really a wave file" * 50)
     log = Log()
     watcher = recordings_watch.Watcher(folder, log)
     assert _settled(watcher) == 0
     assert RecordingFile.objects.get().outcome.startswith("refused: 1732672804.17.wav：")
     assert not Recording.objects.exists()
-    assert [p for p in recordings_home.rglob("*") if p.is_file()] == []
+    assert kept_files(recordings_home) == []
     assert _settled(recordings_watch.Watcher(folder, Log()), at=50.0) == 0
 
 
 def test_the_watcher_runs_on_its_own_thread_until_stopped(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    folder: Path,
-    recordings_home: Path,
+    pbx_call: PbxCall, call_wav: CallWav, folder: Path
 ) -> None:
-    _pbx_call(world, ended_call, "1732672804.17")
+    pbx_call("1732672804.17")
     log = Log()
     watcher = recordings_watch.start(folder, log=log)
     try:
         _drop(call_wav(), folder, "1732672804.17.wav")
-        deadline = time.monotonic() + 15
-        while not Recording.objects.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(Recording.objects.exists, 15)
     finally:
         watcher.stop()
     assert Recording.objects.count() == 1

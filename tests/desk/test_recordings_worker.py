@@ -6,26 +6,32 @@ channels, with a talk-over."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import soundfile as sf
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from callsop.desk import worker
-from callsop.desk.models import Call, CallEvent, Recording, Scorecard, ScorecardOriginal
-from tests.desk.conftest import SPEAKERS, TALK_OVER, World
+from callsop.desk.models import CallEvent, Recording, Scorecard, ScorecardOriginal
+from tests.desk.conftest import (
+    SPEAKERS,
+    TALK_OVER,
+    CallWav,
+    EndedCall,
+    World,
+    finding,
+    kept_files,
+    post_recording,
+    speakers,
+    wait_for,
+    worker_process,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recordings_home")]
 
 VTT = """WEBVTT
 
@@ -37,29 +43,14 @@ VTT = """WEBVTT
 """
 
 
-def _upload(world: World, call: Call, path: Path, **extra: Any) -> Any:
-    upload = SimpleUploadedFile(path.name, path.read_bytes(), content_type="audio/wav")
-    return world.client(world.alice).post(
-        f"/calls/{call.pk}/recording/", {"recording": upload, **extra}
-    )
-
-
-def _finding(call: Call, rule: str) -> dict[str, Any]:
-    card = Scorecard.objects.get(call=call)
-    return next(f for f in card.findings if f["rule"] == rule)
-
-
 def test_the_worker_hears_it_and_the_call_is_rescored_on_the_voice(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     call = ended_call()
     before = Scorecard.objects.get(call=call)
-    talk_over = _finding(call, "talk.no-talk-over")
+    talk_over = finding(call, "talk.no-talk-over")
     assert talk_over["verdict"] == "na" and "transcript" in talk_over["message"]
-    assert _upload(world, call, call_wav()).status_code == 303
+    assert post_recording(world, call, call_wav()).status_code == 303
     assert Recording.objects.get().state == Recording.State.QUEUED
 
     worker.drain()
@@ -76,9 +67,9 @@ def test_the_worker_hears_it_and_the_call_is_rescored_on_the_voice(
     assert call.utterances[0]["start"] == pytest.approx(5.0, abs=0.4)
     assert all(u["text"] == "" and u["syllables"] > 5 for u in call.utterances)
     # Voice verdicts now, where there was "no transcript".
-    share = _finding(call, "talk.listen-share")
+    share = finding(call, "talk.listen-share")
     assert "transcript" not in share["message"] and "of talk" in share["message"]
-    over = _finding(call, "talk.no-talk-over")
+    over = finding(call, "talk.no-talk-over")
     assert over["verdict"] == "fail"
     # The staff's turn that cut in, at its moment in the call.
     assert over["evidence"][-1]["t"] == pytest.approx(TALK_OVER[0] + 4.0, abs=0.5)
@@ -97,13 +88,10 @@ def test_the_worker_hears_it_and_the_call_is_rescored_on_the_voice(
 
 
 def test_progress_and_state_are_shown_while_it_waits(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
-    _upload(world, call, call_wav())
+    post_recording(world, call, call_wav())
     recording = Recording.objects.get()
     client = world.client(world.alice)
     status = client.get(f"/recordings/{recording.pk}/status/?polling=1")
@@ -120,10 +108,7 @@ def test_progress_and_state_are_shown_while_it_waits(
 
 
 def test_a_person_s_transcript_outranks_the_recording(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
     client = world.client(world.alice)
@@ -134,7 +119,7 @@ def test_a_person_s_transcript_outranks_the_recording(
     call.refresh_from_db()
     human = list(call.utterances)
     card = Scorecard.objects.get(call=call)
-    _upload(world, call, call_wav())
+    post_recording(world, call, call_wav())
     worker.drain()
     recording = Recording.objects.get()
     call.refresh_from_db()
@@ -148,10 +133,7 @@ def test_a_person_s_transcript_outranks_the_recording(
 
 
 def test_a_recording_that_cannot_be_read_is_refused_and_nothing_changes(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     call = ended_call()
     card = Scorecard.objects.get(call=call)
@@ -159,7 +141,7 @@ def test_a_recording_that_cannot_be_read_is_refused_and_nothing_changes(
     # Cut off mid-way: the header promises more audio than the file holds.
     data = wav.read_bytes()
     wav.write_bytes(data[: len(data) // 3])
-    assert _upload(world, call, wav).status_code == 303
+    assert post_recording(world, call, wav).status_code == 303
     worker.drain()
     recording = Recording.objects.get()
     assert recording.state == Recording.State.REFUSED
@@ -168,83 +150,51 @@ def test_a_recording_that_cannot_be_read_is_refused_and_nothing_changes(
     assert call.utterances == [] and call.speech is None
     assert Scorecard.objects.get(call=call).findings == card.findings
     assert not ScorecardOriginal.objects.exists()
-    assert [p for p in recordings_home.rglob("*") if p.is_file()] == []
+    assert kept_files(recordings_home) == []
     page = world.client(world.alice).get(f"/calls/{call.pk}/").content.decode()
     assert "無法讀取：cut.wav：" in page and "<audio" not in page
 
 
 def test_two_legs_and_the_staff_on_the_right_are_heard_the_same(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     legs = ended_call("0912-000-001")
     staff = call_wav("leg.wav", legs=True)
     upload = SimpleUploadedFile(
         "leg-customer.wav", staff.with_name("leg-customer.wav").read_bytes()
     )
-    assert _upload(world, legs, staff, customer_leg=upload).status_code == 303
+    assert post_recording(world, legs, staff, customer_leg=upload).status_code == 303
     right = ended_call("0912-000-002")
-    assert (
-        _upload(world, right, call_wav("r.wav", swap=True), staff_channel="right").status_code
-        == 303
-    )
+    swapped = call_wav("r.wav", swap=True)
+    assert post_recording(world, right, swapped, staff_channel="right").status_code == 303
     worker.drain()
     for call in (legs, right):
-        call.refresh_from_db()
-        assert [u["speaker"] for u in call.utterances] == SPEAKERS
+        assert speakers(call) == SPEAKERS
 
 
 def test_holds_heard_in_the_audio_are_added_only_when_the_call_has_none(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
     call = ended_call()
-    _upload(world, call, call_wav())
+    post_recording(world, call, call_wav())
     worker.drain()
     # The scripted call has no hold; the desk's own events are all there is.
     assert not CallEvent.objects.filter(call=call, source="audio").exists()
     assert CallEvent.objects.filter(call=call).exists()
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+def _heard() -> bool:
+    return Recording.objects.get().state == Recording.State.HEARD
 
 
 def test_callsop_worker_takes_the_job_in_its_own_process_and_stops_on_sigterm(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     call = ended_call()
-    _upload(world, call, call_wav())
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "CALLSOP_DATA_DIR": str(recordings_home.parent),
-        "CALLSOP_SECRET_KEY": "callsop-test-only-key",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "callsop", "worker"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    post_recording(world, call, call_wav())
+    process = worker_process(recordings_home)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            if Recording.objects.get().state == Recording.State.HEARD:
-                break
-            time.sleep(0.3)
+        wait_for(lambda: process.poll() is not None or _heard(), 60)
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
@@ -256,15 +206,11 @@ def test_callsop_worker_takes_the_job_in_its_own_process_and_stops_on_sigterm(
 
 
 def test_with_the_recogniser_the_words_come_in_and_say_they_are_machine_heard(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
-    settings: Any,
+    world: World, ended_call: EndedCall, call_wav: CallWav, settings: Any
 ) -> None:
     settings.CALLSOP_RECOGNISER = "whisper-base"
     call = ended_call()
-    _upload(world, call, call_wav())
+    post_recording(world, call, call_wav())
     worker.drain()
     recording = Recording.objects.get()
     assert recording.state == Recording.State.HEARD and recording.speech_source == "machine"
@@ -278,26 +224,12 @@ def test_with_the_recogniser_the_words_come_in_and_say_they_are_machine_heard(
     assert "逐字稿由錄音機器轉寫" in page and "機器轉寫" in page
 
 
-def _short_call(world: World, seconds: float) -> Call:
-    """A call alice answered after 4 s and that ended `seconds` after the answer."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from callsop.desk.services import calls as svc
-
-    start = timezone.now() - timedelta(seconds=300)
-    call = svc.call_ring(club=world.xinyi, phone="0912-345-678", now=start)
-    svc.call_answer(call=call, clerk=world.alice, now=start + timedelta(seconds=4))
-    return svc.call_end(call=call, now=start + timedelta(seconds=4 + seconds))
-
-
 def test_a_recording_far_longer_than_the_call_is_refused_as_another_call_s(
-    world: World, call_wav: Callable[..., Path], recordings_home: Path
+    world: World, ended_call: EndedCall, call_wav: CallWav
 ) -> None:
-    call = _short_call(world, 3)
+    call = ended_call(length_s=4 + 3)  # answered 4 s in, ended 3 s after
     card = Scorecard.objects.get(call=call)
-    assert _upload(world, call, call_wav("other.wav")).status_code == 303
+    assert post_recording(world, call, call_wav("other.wav")).status_code == 303
     worker.drain()
     recording = Recording.objects.get()
     assert recording.state == Recording.State.REFUSED
@@ -308,10 +240,10 @@ def test_a_recording_far_longer_than_the_call_is_refused_as_another_call_s(
 
 
 def test_what_the_file_holds_after_the_hang_up_is_left_out(
-    world: World, call_wav: Callable[..., Path], recordings_home: Path
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
-    call = _short_call(world, 12)
-    assert _upload(world, call, call_wav("tail.wav")).status_code == 303
+    call = ended_call(length_s=4 + 12)  # answered 4 s in, ended 12 s after
+    assert post_recording(world, call, call_wav("tail.wav")).status_code == 303
     worker.drain()
     assert Recording.objects.get().state == Recording.State.HEARD
     call.refresh_from_db()
@@ -321,10 +253,7 @@ def test_what_the_file_holds_after_the_hang_up_is_left_out(
 
 
 def test_a_mixmonitor_raw_file_is_heard_as_two_channels(
-    world: World,
-    ended_call: Callable[..., Call],
-    call_wav: Callable[..., Path],
-    recordings_home: Path,
+    world: World, ended_call: EndedCall, call_wav: CallWav, recordings_home: Path
 ) -> None:
     import numpy as np
 
@@ -334,9 +263,9 @@ def test_a_mixmonitor_raw_file_is_heard_as_two_channels(
     raw = recordings_home.parent / "1764208931.42.raw"  # MixMonitor's D option: 8 kHz, 16 bit
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_bytes(np.ascontiguousarray(audio).astype("<i2").tobytes())
-    assert _upload(world, call, raw).status_code == 303
+    assert post_recording(world, call, raw).status_code == 303
     worker.drain()
     assert Recording.objects.get().state == Recording.State.HEARD
     call.refresh_from_db()
     assert {u["speaker"] for u in call.utterances} == {"staff", "customer"}
-    assert _finding(call, "talk.no-talk-over")["verdict"] == "fail"
+    assert finding(call, "talk.no-talk-over")["verdict"] == "fail"
