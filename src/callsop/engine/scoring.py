@@ -67,7 +67,7 @@ def score(
                     )
                 findings.append(finding)
                 continue
-            basis = outcome.basis or _basis(call, rule.sources, rule.id)
+            basis = outcome.basis or _basis(call, rule.sources)
             findings.append(
                 Finding(
                     rule.id, outcome.verdict, rule.clause, outcome.message, outcome.evidence, basis
@@ -85,17 +85,10 @@ def score(
 
 TOO_WEAK = not_applicable("the machine transcript is too weak for this rule")
 
-# Rules that read only who spoke when: on a recording they rest on voice
-# activity, whether or not a recogniser also gave the words.
-VOICE_RULES = frozenset(
-    ("talk.no-talk-over", "talk.listen-share", "talk.speech-rate", "talk.no-dead-air")
-)
 
-
-def _basis(call: Call, sources: tuple[str, ...], rule_id: str) -> Basis | None:
-    """What a verdict from speech rests on, when a person's transcript was not it."""
+def _basis(call: Call, sources: tuple[str, ...]) -> Basis | None:
+    """What a verdict from speech rests on, when a person's transcript was
+    not it and the rule did not say (a rule of timing says "voice")."""
     if "speech" not in sources or not call.recorded:
         return None
-    if rule_id in VOICE_RULES or call.speech_source == "voice-only":
-        return "voice"
-    return "machine"
+    return "voice" if call.speech_source == "voice-only" else "machine"

@@ -4,11 +4,28 @@ and silence. These read who spoke when, so a recording heard as voice alone
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import msgspec
+
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, voice
 from callsop.rules.common import talk_overs
+
+
+def _on_voice(check: Callable[[Call], Outcome]) -> Callable[[Call], Outcome]:
+    """A rule of timing: on a recording its verdict rests on voice activity,
+    whether or not a recogniser also gave the words."""
+
+    def judged(call: Call) -> Outcome:
+        outcome = check(call)
+        if outcome.verdict == "na" or not call.recorded:
+            return outcome
+        return msgspec.structs.replace(outcome, basis="voice")
+
+    return judged
 
 
 def _voice_answered(call: Call) -> Transcript | Outcome:
@@ -151,7 +168,7 @@ RULES = (
             "speech.max_chars_per_minute",
             "speech.min_staff_speech_s",
         ),
-        check=check_speech_rate,
+        check=_on_voice(check_speech_rate),
     ),
     Rule(
         id="talk.listen-share",
@@ -164,7 +181,7 @@ RULES = (
         checks_zh="館員說話不超過談話時間的 70%",
         why="認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
         options=("speech.max_staff_share", "speech.min_talk_for_share_s"),
-        check=check_listen_share,
+        check=_on_voice(check_listen_share),
     ),
     Rule(
         id="talk.no-talk-over",
@@ -178,7 +195,7 @@ RULES = (
         checks_zh="館員從不在客戶說完前超過 1 秒就開口（客戶說話中不到 1 秒的「嗯」「對」是在聆聽）",
         why="認真傾聽。",
         options=("timing.talk_over_grace_s", "timing.backchannel_max_s"),
-        check=check_no_talk_over,
+        check=_on_voice(check_no_talk_over),
     ),
     Rule(
         id="talk.no-dead-air",
@@ -191,6 +208,6 @@ RULES = (
         checks_zh="第一句到最後一句之間，保留以外沒有雙方都不出聲達 10 秒以上",
         why="不要讓對方拿著話筒長時間等候。電話裏讓人稍等就不能讓人久等。",
         options=("timing.max_dead_air_s",),
-        check=check_no_dead_air,
+        check=_on_voice(check_no_dead_air),
     ),
 )
