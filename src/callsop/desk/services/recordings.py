@@ -152,6 +152,12 @@ def _hear(recording: Recording, attempt: int, beat: lease.Heartbeat) -> Recordin
     paths = [files_.recordings_dir() / f["path"] for f in recording.files]
     channel: Literal["left", "right"] = "right" if recording.staff_channel == "right" else "left"
     out = paths[0].with_name(paths[0].stem + ".play.ogg")
+    # The length its header gives first: a recording that cannot be this
+    # call's is refused before it costs a hearing (and its check stands
+    # again on the length heard, which a header may understate).
+    misfit = _misfit(recording, _header_seconds(paths))
+    if misfit is not None:
+        return _refuse(recording, attempt, misfit)
     try:
         heard = hear(
             [str(p) for p in paths],
@@ -190,6 +196,26 @@ def _hear(recording: Recording, attempt: int, beat: lease.Heartbeat) -> Recordin
 # after the line); far longer than the call, it is some other call's.
 OVERRUN_S = 15.0
 OVERRUN_SHARE = 0.25
+
+
+def _header_seconds(paths: list[Path]) -> float:
+    """The longest of the files by their headers (a raw file by its size); 0 if unreadable."""
+    import soundfile
+
+    from callsop.audio.formats import RAW_FRAME_BYTES, raw_rate
+
+    longest = 0.0
+    for path in paths:
+        rate = raw_rate(path)
+        try:
+            if rate is not None:
+                seconds = path.stat().st_size / RAW_FRAME_BYTES / rate
+            else:
+                seconds = float(soundfile.info(str(path)).duration)
+        except (OSError, RuntimeError):
+            continue  # the hearing names what is wrong with it
+        longest = max(longest, seconds)
+    return longest
 
 
 def _call_span(call: Call, offset_s: float) -> float | None:
