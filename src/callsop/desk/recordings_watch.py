@@ -108,6 +108,8 @@ class Watcher:
                 continue
             if st.st_size == 0 or at - seen.still_since < self.settle_s or at < seen.next_try:
                 continue
+            if (key, st.st_size, st.st_mtime_ns) in self.done:
+                continue  # taken already: the PBX's folder keeps its files
             settled.append(path)
         ready = {str(p) for p in settled}
         for path in settled:
