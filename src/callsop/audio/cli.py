@@ -145,17 +145,17 @@ def _hear_job(job: _Job, on_progress: Callable[[float], None] | None = None) -> 
     from callsop.audio.decode import AudioError
     from callsop.audio.hear import hear
     from callsop.audio.names import parse_name, time_zone
-    from callsop.audio.recognise import RecogniserError
+    from callsop.audio.recognise import RecogniserError, recogniser
 
     try:
-        recogniser = _recogniser(job.recogniser)
+        heard_by = recogniser(job.recogniser)
     except RecogniserError as exc:
         return _Outcome(fatal=str(exc))
     try:
         heard = hear(
             job.paths,
             staff_channel=job.staff_channel,
-            recogniser=recogniser,
+            recogniser=heard_by,
             on_progress=on_progress,
         )
     except AudioError as exc:
@@ -173,20 +173,6 @@ def _hear_job(job: _Job, on_progress: Callable[[float], None] | None = None) -> 
     stem = os.path.splitext(os.path.basename(first))[0]
     record = heard.record(id=stem, started_at=started_at, direction=direction, customer_phone=phone)
     return _Outcome(line=json.dumps(record, ensure_ascii=False))
-
-
-_recognisers: dict[str, Any] = {}
-
-
-def _recogniser(name: str) -> Any:
-    """One recogniser per process, made on first use (the model loads once)."""
-    if name == "none":
-        return None
-    if name not in _recognisers:
-        from callsop.audio.whisper import WhisperBase
-
-        _recognisers[name] = WhisperBase()
-    return _recognisers[name]
 
 
 @contextmanager

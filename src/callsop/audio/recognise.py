@@ -23,3 +23,20 @@ class Recogniser(Protocol):
 
 class RecogniserError(RuntimeError):
     """The recogniser cannot run here: not installed, or its model is not the pinned one."""
+
+
+_LOADED: dict[str, Recogniser] = {}
+
+
+def recogniser(name: str) -> Recogniser | None:
+    """The recogniser `name` stands for ("none": voice alone), one per process,
+    made on first use so its model loads once."""
+    if name == "none":
+        return None
+    if name not in _LOADED:
+        if name != "whisper-base":
+            raise RecogniserError(f"unknown recogniser {name!r}: expected none or whisper-base")
+        from callsop.audio.whisper import WhisperBase
+
+        _LOADED[name] = WhisperBase()
+    return _LOADED[name]

@@ -115,21 +115,6 @@ def _create(
     return recording
 
 
-_RECOGNISERS: dict[str, Any] = {}
-
-
-def _recogniser() -> Any:
-    """The recogniser CALLSOP_RECOGNISER names, loaded once per worker process."""
-    name = settings.CALLSOP_RECOGNISER
-    if name == "none":
-        return None
-    if name not in _RECOGNISERS:
-        from callsop.audio.whisper import WhisperBase
-
-        _RECOGNISERS[name] = WhisperBase()
-    return _RECOGNISERS[name]
-
-
 def recording_hear(*, recording_id: int) -> Recording | None:
     """The worker's job: hears a queued recording and gives its speech to the
     call. None when another worker took it first, or when this try was given
@@ -148,6 +133,7 @@ def recording_hear(*, recording_id: int) -> Recording | None:
 
 def _hear(recording: Recording, attempt: int, beat: lease.Heartbeat) -> Recording | None:
     from callsop.audio import AudioError, hear, playable
+    from callsop.audio.recognise import recogniser
 
     paths = [files_.recordings_dir() / f["path"] for f in recording.files]
     channel: Literal["left", "right"] = "right" if recording.staff_channel == "right" else "left"
@@ -162,7 +148,7 @@ def _hear(recording: Recording, attempt: int, beat: lease.Heartbeat) -> Recordin
         heard = hear(
             [str(p) for p in paths],
             staff_channel=channel,
-            recogniser=_recogniser(),
+            recogniser=recogniser(settings.CALLSOP_RECOGNISER),
             name=recording.names,
             on_progress=beat,
         )
