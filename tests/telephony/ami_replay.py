@@ -20,8 +20,18 @@ def blocks(path: Path) -> list[str]:
 
 
 class AmiReplay:
-    def __init__(self, events: list[str], *, secret: str, drop_after: int | None = None) -> None:
+    def __init__(
+        self,
+        events: list[str],
+        *,
+        secret: str,
+        drop_after: int | None = None,
+        banner: bytes = BANNER,
+        pace_s: float = 0.01,
+    ) -> None:
         self.events = events
+        self.banner = banner
+        self.pace_s = pace_s
         self.secret = secret
         self.drop_after = drop_after
         self.sent = 0
@@ -39,7 +49,7 @@ class AmiReplay:
                 await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(BANNER)
+        writer.write(self.banner)
         await writer.drain()
         try:
             action = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
@@ -67,7 +77,7 @@ class AmiReplay:
             writer.write(self.events[self.sent].replace("\n", "\r\n").encode() + b"\r\n\r\n")
             await writer.drain()
             self.sent += 1
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(self.pace_s)
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await reader.read()  # keep the session open until the client leaves
         writer.close()

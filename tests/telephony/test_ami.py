@@ -1,5 +1,9 @@
-"""Asterisk's AMI as call events: the tracker on recorded event text, the
-adapter (panoramisk) against a server replaying it, and the desk fed by it."""
+"""Asterisk's AMI as call events, beyond the recorded scenarios
+(test_asterisk_recordings.py): hand-written event text for what the
+recordings lack (a repeated Hold, a trunk call, an outgoing drop with cause
+38, a reconnect), and ring groups and queues built from the recorded
+blocks; the adapter (panoramisk) against a server replaying them, and the
+desk fed by it."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from callsop.desk.services.telephony import pbx_event_store, pbx_events_apply
 from callsop.telephony.ami import AmiTracker, extension_of, listen
 from callsop.telephony.dialogs import CallEvent
 from tests.telephony.ami_replay import AmiReplay, blocks
+from tests.telephony.asterisk_recordings import ami_capture
 
 AMI = Path(__file__).parent / "ami"
 
@@ -54,7 +59,8 @@ def test_an_incoming_call_held_once_and_hung_up_by_the_caller() -> None:
     ]
     assert {e.call_id for e in events} == {"1795750000.16"}
     assert (events[0].caller, events[0].callee) == ("0912345678", "0227001234")
-    assert events[2].callee == "201"  # answered at extension 201
+    assert events[2].target == "201"  # answered at extension 201
+    assert events[2].callee == "0227001234"  # the number the customer called stays the callee
     assert events[4].at - events[3].at == pytest.approx(42.0)
     assert events[-1].cause is None
 
@@ -65,7 +71,7 @@ def test_an_outgoing_call_whose_line_drops() -> None:
         ("offered", None, None),
         ("ringing", None, None),
         ("answered", None, None),
-        ("hangup", "callee", "network"),
+        ("hangup", None, "network"),  # no one hung up
     ]
     assert (events[0].caller, events[0].callee) == ("202", "0922111222")
 
@@ -163,3 +169,98 @@ def test_ami_calls_reach_the_desk(django_user_model: type) -> None:
     verdicts = {f["rule"]: f["verdict"] for f in outbound.scorecard.findings}
     assert verdicts["outbound.redial-after-drop"] == "fail"  # never redialled
     assert outbound.scorecard.recheck_at is None
+
+
+# Ring groups and queues, from the recorded call's own blocks: several desks
+# ring at once (Dial(PJSIP/101&PJSIP/102)), one answers, the others stop.
+
+
+def _recorded(name: str) -> list[dict[str, str]]:
+    _, blocks = ami_capture(name)
+    return [_parse(b) for b in blocks]
+
+
+def _as_desk(block: dict[str, str], ext: str, uniqueid: str = "1796152280.99") -> dict[str, str]:
+    """A copy of a block about desk 101's channel, about desk `ext`'s."""
+    out = {k: v.replace("PJSIP/101-", f"PJSIP/{ext}-") for k, v in block.items()}
+    for key in ("CallerIDNum", "DestCallerIDNum", "DialString"):
+        if out.get(key) == "101":
+            out[key] = ext
+    if "PJSIP/101-" in block.get("Channel", ""):
+        out["Uniqueid"] = uniqueid
+    if "PJSIP/101-" in block.get("DestChannel", ""):
+        out["DestUniqueid"] = uniqueid
+    return out
+
+
+def _hangup_of_dest(block: dict[str, str], cause: str) -> dict[str, str]:
+    return {
+        "Event": "Hangup",
+        "Timestamp": block["Timestamp"],
+        "Channel": block["DestChannel"],
+        "Uniqueid": block["DestUniqueid"],
+        "Linkedid": block["Linkedid"],
+        "Cause": cause,
+    }
+
+
+def _ring_group(answering: str) -> list[dict[str, str]]:
+    """answered-2-rings with desk 102 rung beside 101; `answering` picks up,
+    the other is cancelled (cause 26: answered elsewhere)."""
+    out: list[dict[str, str]] = []
+    for block in _recorded("answered-2-rings"):
+        event, state = block.get("Event"), block.get("ChannelStateDesc")
+        if "PJSIP/101-" not in block.get("Channel", "") + block.get("DestChannel", ""):
+            out.append(block)
+            continue
+        twin = _as_desk(block, "102")
+        if event in ("Newchannel", "DialBegin") or (event == "Newstate" and state == "Ringing"):
+            out += [block, twin]  # both desks are rung
+        elif (event == "Newstate" and state == "Up") or event == "DialEnd":
+            taker, other = (block, twin) if answering == "101" else (twin, block)
+            out.append(taker)
+            if event == "DialEnd":
+                out += [other | {"DialStatus": "CANCEL"}, _hangup_of_dest(other, "26")]
+        else:  # the rest of the call, on the desk that took it
+            out.append(block if answering == "101" else twin)
+    return out
+
+
+@pytest.mark.parametrize("answering", ["101", "102"])
+def test_a_ring_group_rings_two_desks_and_one_answers(answering: str) -> None:
+    tracker = AmiTracker()
+    events = [e for block in _ring_group(answering) for e in tracker.feed(block, 0.0)]
+    assert [(e.kind, e.target) for e in events] == [
+        ("offered", None),
+        ("ringing", None),  # rung once, however many desks ring
+        ("answered", answering),
+        ("hangup", None),
+    ]
+    assert events[-1].by == "caller"  # the other desk's cancelled leg ended nothing
+    assert events[-1].at - events[2].at == pytest.approx(5.0, abs=0.05)
+    assert len(tracker) == 0
+
+
+def test_a_queue_member_taking_the_call_answers_it() -> None:
+    """app_queue says who took the call in AgentConnect, with the member's
+    interface, when the member is reached through a Local channel."""
+    tracker = AmiTracker()
+    start = _recorded("answered-2-rings")
+    head = [b for b in start if b.get("Event") == "Newchannel"][:1]
+    customer = head[0]
+    events = tracker.feed(customer, 0.0)
+    connect = {
+        "Event": "AgentConnect",
+        "Timestamp": f"{float(customer['Timestamp']) + 4:.6f}",
+        "Channel": customer["Channel"],
+        "Uniqueid": customer["Uniqueid"],
+        "Linkedid": customer["Linkedid"],
+        "DestChannel": "Local/102@from-queue-00000003;1",
+        "Queue": "front-desk",
+        "MemberName": "櫃台102",
+        "Interface": "PJSIP/102",
+        "HoldTime": "4",
+        "RingTime": "3",
+    }
+    events += tracker.feed(connect, 0.0)
+    assert [(e.kind, e.target) for e in events] == [("offered", None), ("answered", "102")]
