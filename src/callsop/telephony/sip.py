@@ -14,7 +14,9 @@ _COMPACT = {
 _STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{3})\s*(.*)$")
 _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)\s+SIP/2\.0$")
 _TAG = re.compile(r";\s*tag=([^;>\s]+)", re.IGNORECASE)
-_USER = re.compile(r"(?:sips?|tel):([^@;>\s]+)", re.IGNORECASE)
+# A SIP URI's user is what comes before "@": <sip:127.0.0.1:5160> (as a PBX
+# answers) names a host, no one. A tel: URI is all number.
+_USER = re.compile(r"sips?:([^@;>\s]{1,128})@|tel:([^;>\s]{1,128})", re.IGNORECASE)
 _CSEQ = re.compile(r"(\d{1,10})\s+([A-Za-z]+)")  # RFC 3261: a 32-bit number
 _CAUSE = re.compile(r"Q\.850\s*;[^,]*?cause\s*=\s*(\d{1,3})", re.IGNORECASE)
 _DIRECTION = re.compile(rb"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
@@ -65,6 +67,15 @@ class SipMessage:
         return _user(self.headers.get("contact", ""))
 
     @property
+    def asserted_user(self) -> str | None:
+        """Who the sender says the call is from (P-Asserted-Identity, or
+        Remote-Party-ID as Asterisk sends it), when it says."""
+        for name in ("p-asserted-identity", "remote-party-id"):
+            if user := _user(self.headers.get(name, "")):
+                return user
+        return None
+
+    @property
     def refer_to_user(self) -> str | None:
         return _user(self.headers.get("refer-to", ""))
 
@@ -94,7 +105,7 @@ def _tag(value: str) -> str | None:
 
 def _user(value: str) -> str | None:
     match = _USER.search(value)
-    return match.group(1) if match else None
+    return (match.group(1) or match.group(2)) if match else None
 
 
 def parse(payload: bytes) -> SipMessage:
