@@ -81,6 +81,15 @@ def _parser() -> argparse.ArgumentParser:
         help="where to listen (default 127.0.0.1:9060; port 0 picks one)",
     )
     telephony.add_argument(
+        "--pbx",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="the SIP address of a back-to-back PBX (Asterisk, FreePBX, FreeSWITCH), so the "
+        "legs it makes of each call are one call from the first call on (otherwise learnt "
+        "from the first call it relays); may be given more than once",
+    )
+    telephony.add_argument(
         "--ami",
         metavar="HOST:PORT",
         help="hear an Asterisk's Manager Interface instead of HEP (log-in from "
@@ -121,13 +130,27 @@ def _parser() -> argparse.ArgumentParser:
     dialer = commands.add_parser(
         "dialer",
         help="place the desk's outgoing calls through the PBX (CALLSOP_DIALER=on on the desk)",
-        description="Runs the club's SIP user agent (pjsua2): takes each outgoing call a "
-        "clerk dials on the desk, dials it through the PBX, gives up at the policy's 10 "
-        "rings, retries 3-5 minutes later, and redials at once after a dropped line.",
+        description="Takes each outgoing call a clerk dials on the desk and places it: "
+        "with --proxy as the club's own SIP user agent (pjsua2) dialling through the PBX; "
+        "with --ami through Asterisk's Manager Interface, which rings the clerk's own "
+        "phone (PJSIP/EXTENSION) and, once it is picked up, dials the customer through the "
+        "dialplan's --context (log-in from CALLSOP_AMI_USERNAME and CALLSOP_AMI_SECRET; the "
+        "manager.conf user needs write = originate,call and read = call). Either way it "
+        "gives up at the policy's 10 rings, retries 3-5 minutes later, and redials at once "
+        "after a dropped line.",
     )
-    dialer.add_argument("--proxy", required=True, metavar="HOST:PORT", help="the PBX")
-    dialer.add_argument("--extension", required=True, help="the SIP user the calls come from")
-    dialer.add_argument("--bind", default="127.0.0.1", help="local address (default 127.0.0.1)")
+    pbx = dialer.add_mutually_exclusive_group(required=True)
+    pbx.add_argument("--proxy", metavar="HOST:PORT", help="the PBX, for our SIP user agent")
+    pbx.add_argument("--ami", metavar="HOST:PORT", help="Asterisk's Manager Interface")
+    dialer.add_argument(
+        "--extension", required=True, help="the clerk's extension the calls come from"
+    )
+    dialer.add_argument(
+        "--context", help="with --ami: the dialplan context that dials out (default from-desk)"
+    )
+    dialer.add_argument(
+        "--bind", default="127.0.0.1", help="with --proxy: local address (default 127.0.0.1)"
+    )
     manage = commands.add_parser(
         "manage",
         help="the desk's administration commands (Django's manage.py), e.g. createsuperuser",
@@ -166,12 +189,45 @@ def _desk_ready(*, demo: bool = False) -> bool:
 
 
 def _dialer(args: argparse.Namespace) -> int:
+    """`callsop dialer`: our SIP user agent (--proxy) or Asterisk's Originate (--ami)."""
+    import os
     import signal
 
-    if not _desk_ready():
+    from callsop.telephony.ami_dialer import AmiDialer, AmiError
+
+    def ami_dialer() -> AmiDialer | None:
+        host, _, port = args.ami.rpartition(":")
+        username = os.environ.get("CALLSOP_AMI_USERNAME", "")
+        secret = os.environ.get("CALLSOP_AMI_SECRET", "")
+        if not host or not port.isdigit() or int(port) > 65535:
+            _error(f"--ami: expected HOST:PORT, got {args.ami!r}")
+        elif not username or not secret:
+            _error("--ami: set CALLSOP_AMI_USERNAME and CALLSOP_AMI_SECRET")
+        else:
+            context = args.context or "from-desk"
+            try:
+                found = AmiDialer(
+                    host=host.strip("[]"),
+                    port=int(port),
+                    username=username,
+                    secret=secret,
+                    extension=args.extension,
+                    context=context,
+                )
+            except AmiError as exc:
+                _error(f"--ami: {exc}")
+                return None
+            _error(f"dialling through AMI at {args.ami}: PJSIP/{args.extension}, then {context}")
+            return found
+        return None
+
+    if args.context is not None and not args.ami:
+        _error("--context goes with --ami")
         return EXIT_USAGE
-    from callsop.desk.dialer_worker import run
-    from callsop.telephony.dialer import Dialer
+    ami = ami_dialer() if args.ami else None
+    if (args.ami and ami is None) or not _desk_ready():
+        return EXIT_USAGE
+    from callsop.desk.dialer_worker import Placer, run
 
     stopping = False
 
@@ -181,9 +237,17 @@ def _dialer(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    with Dialer(proxy=args.proxy, extension=args.extension, bind=args.bind) as dialer:
-        _error(f"dialling through {args.proxy} as {args.extension}")
-        placed = run(dialer, stop=lambda: stopping)
+    with contextlib.ExitStack() as stack:
+        dialer: Placer
+        if ami is not None:
+            dialer = ami
+        else:
+            from callsop.telephony.dialer import Dialer
+
+            sip = Dialer(proxy=args.proxy, extension=args.extension, bind=args.bind)
+            dialer = stack.enter_context(sip)
+            _error(f"dialling through {args.proxy} as {args.extension}")
+        placed = run(dialer, stop=lambda: stopping, log=_error)
     _error(f"stopped; placed {placed} call(s)")
     return EXIT_OK
 
@@ -363,8 +427,14 @@ def _telephony(args: argparse.Namespace) -> int:
 
     from callsop.telephony.collector import Collector, serve
     from callsop.telephony.dialogs import CallEvent
+    from callsop.telephony.legs import CallJoiner
 
     host, _, port = args.listen.rpartition(":")
+    for pbx in args.pbx:
+        pbx_host, _, pbx_port = pbx.rpartition(":")
+        if not pbx_host or not pbx_port.isdigit() or int(pbx_port) > 65535:
+            _error(f"--pbx: expected HOST:PORT, got {pbx!r}")
+            return EXIT_USAGE
     if not host or not port.isdigit() or int(port) > 65535:
         _error(f"--listen: expected HOST:PORT, got {args.listen!r}")
         return EXIT_USAGE
@@ -390,7 +460,7 @@ def _telephony(args: argparse.Namespace) -> int:
 
             watcher = start(Path(args.recordings), log=_error)
 
-        feed = DeskFeed()
+        feed = DeskFeed(source="ami" if args.ami else "hep")
         printed = emit
 
         def emit_and_feed(event: CallEvent) -> None:
@@ -404,6 +474,7 @@ def _telephony(args: argparse.Namespace) -> int:
         return _ami(args.ami, sink, feed)
     password = os.environ.get("CALLSOP_HEP_PASSWORD")
     collector = Collector(sink, auth_key=password.encode() if password else None)
+    collector.tracker = CallJoiner(pbx=args.pbx)
     if feed is not None:
         from callsop.desk.services.telephony import pbx_live_histories
 

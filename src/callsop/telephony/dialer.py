@@ -89,21 +89,26 @@ class Dialer:
         tries: int = 1,
         on_answered: Callable[[float], None] | None = None,
         keep_talking: Callable[[], bool] | None = None,
+        on_ringing: Callable[[float], None] | None = None,
     ) -> Attempt:
         """With `keep_talking`, an answered call stays up until it says no
         (asked a few times a second; the desk's call ended, say) and
-        `timeout_s` counts only until the answer; `on_answered` hears when
-        the far end picked up."""
+        `timeout_s` counts only until the answer; `on_ringing` and
+        `on_answered` hear when the far end started ringing and picked up."""
         call = _Call(self.account)
         started = time.time()
         call.makeCall(f"sip:{number}@{self.proxy}", pj.CallOpParam(True))
         gave_up = hung_up = False
         try:
-            told = False
+            told = rang = False
             asked_at = 0.0
             while call.ended_at is None:
                 self.endpoint.libHandleEvents(10)
                 now = time.time()
+                if call.ringing_at is not None and not rang:
+                    rang = True
+                    if on_ringing is not None:
+                        on_ringing(call.ringing_at)
                 if call.answered_at is not None and not told:
                     told = True
                     if on_answered is not None:

@@ -2,7 +2,9 @@
 
 Nobody answers by the tenth ring: give up, and try again 3-5 minutes later,
 as many tries as the policy says. The line drops: dial again at once.
-Answered, marked final, or a number that does not exist: done.
+Answered, marked final, or a number that does not exist: done. So is an
+attempt that never dialled the number (click-to-dial through the PBX: the
+clerk's own phone was not picked up): there is nothing to retry.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Attempt:
     final: bool = False  # staff marked it as not to be tried again
     tries: int = 1  # this attempt's place among the tries of one contact
     status: int | None = None  # the SIP status it ended with, when it failed
+    dialled: bool = True  # False: the number itself was never dialled
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ def ring_for_s(policy: Policy) -> float:
 def next_dial(attempt: Attempt, policy: Policy) -> Dial | None:
     """The dial that should follow `attempt`, or None when it is done."""
     if attempt.outcome == "answered" or attempt.final or attempt.status in WRONG_NUMBER:
+        return None
+    if not attempt.dialled:
         return None
     if attempt.outcome == "dropped":
         return Dial(attempt.number, attempt.ended_at, "redial", attempt.tries)

@@ -7,6 +7,7 @@ the retry 3-5 minutes after no answer, the redial at once after a drop."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from django.db import transaction
@@ -55,6 +56,14 @@ def dial_job_start(*, job: DialJob) -> Call:
     return call
 
 
+def dial_ringing(*, job: DialJob, at: float) -> None:
+    """The customer's phone started ringing (after the clerk's own phone, on
+    an AMI Originate)."""
+    call = Call.objects.get(pk=job.call_id)
+    if call.state == Call.State.RINGING:
+        out.outbound_ringing(call=call, now=_at(at))
+
+
 def dial_answered(*, job: DialJob, at: float) -> None:
     call = Call.objects.get(pk=job.call_id)
     if call.state == Call.State.RINGING:
@@ -73,7 +82,9 @@ def dial_finished(*, job: DialJob, attempt: Attempt) -> DialJob | None:
     ended = _at(attempt.ended_at)
     follow: Call | None = None
     try:
-        if attempt.outcome in ("no-answer", "busy", "failed") and call.state == Call.State.RINGING:
+        if not attempt.dialled and call.state == Call.State.RINGING:
+            out.outbound_not_dialled(call=call)  # the customer was never called
+        elif attempt.outcome in ("no-answer", "busy", "failed") and call.state == Call.State.RINGING:
             out.outbound_no_answer(call=call, now=ended)
         elif attempt.outcome == "dropped" and call.state in (Call.State.TALKING, Call.State.HELD):
             follow = out.outbound_dropped(call=call, now=ended)
@@ -81,17 +92,7 @@ def dial_finished(*, job: DialJob, attempt: Attempt) -> DialJob | None:
             svc.call_end(call=call, by="customer", now=ended)  # the customer hung up
     except ActionError:
         pass  # the clerk got there first on the desk
-    plan = next_dial(
-        Attempt(
-            attempt.number,
-            attempt.started_at,
-            attempt.ended_at,
-            attempt.outcome,
-            tries=job.tries,
-            status=attempt.status,
-        ),
-        policy_of(call.club),
-    )
+    plan = next_dial(replace(attempt, tries=job.tries), policy_of(call.club))
     next_job = None
     if plan is not None and call.clerk is not None:
         if follow is None:

@@ -104,6 +104,31 @@ def outbound_dial(*, call: Call, now: datetime | None = None) -> Call:
 
 
 @transaction.atomic(durable=True)
+@locks_call
+def outbound_ringing(*, call: Call, now: datetime | None = None) -> Call:
+    """The customer's phone began ringing later than the dial: after the
+    clerk's own phone was picked up (Asterisk's Originate rings it first).
+    The rings are counted from here."""
+    if call.state != Call.State.RINGING:
+        raise ActionError("這通電話不在撥號中。")
+    call.events.filter(type="ringing").update(at=moment(now))
+    return call
+
+
+@transaction.atomic(durable=True)
+@locks_call
+def outbound_not_dialled(*, call: Call) -> Call:
+    """The dial never reached the customer (the clerk's own phone was not
+    picked up, or the PBX refused it): back to the plan, to dial again."""
+    if call.state != Call.State.RINGING:
+        raise ActionError("這通電話不在撥號中。")
+    call.events.filter(type__in=("dialing", "ringing")).delete()
+    call.state = Call.State.PLANNING
+    call.save(update_fields=["state", "updated_at"])
+    return call
+
+
+@transaction.atomic(durable=True)
 def outbound_dialled_on_phone(
     *, club: Club, clerk: Staff, phone: str, external_id: str, now: datetime | None = None
 ) -> Call:
@@ -134,7 +159,8 @@ def outbound_answered(*, call: Call, now: datetime | None = None) -> Call:
     at = moment(now)
     call.answered_at = at
     period = policy_of(call.club).timing.ring_period_s
-    call.rings = max(1, math.ceil((at - call.started_at).total_seconds() / period))
+    rang_at = call.events.filter(type="ringing").values_list("at", flat=True).first()
+    call.rings = max(1, math.ceil((at - (rang_at or call.started_at)).total_seconds() / period))
     call.state = Call.State.TALKING
     call.save()
     CallEvent.objects.create(call=call, at=at, type="answered")
