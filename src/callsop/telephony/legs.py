@@ -81,7 +81,9 @@ class _Call:
     key: str  # the first leg's Call-ID: the call's call_id
     caller: str | None
     callee: str | None
-    pbx: str | None  # where the first leg's INVITE went
+    # Where the first leg's INVITE went: with a proxy in front of the PBX,
+    # each hop (the proxy, then the PBX it relays the INVITE to).
+    pbx: set[str]
     started_at: float
     legs: dict[str, _Leg] = field(default_factory=dict)
     ringing: bool = False
@@ -141,6 +143,7 @@ class CallJoiner:
         source: str | None = None,
         destination: str | None = None,
     ) -> list[CallEvent]:
+        self._note_hop(message, destination)
         if self._is_new(message) and not self._place(message, at, source, destination):
             self.tracker.feed(message, at, source=source, destination=destination)
             return []  # an Originate's own phone: followed, not reported
@@ -151,6 +154,15 @@ class CallJoiner:
         return out
 
     # Where a new dialog belongs.
+
+    def _note_hop(self, message: SipMessage, destination: str | None) -> None:
+        """A first leg's INVITE relayed on (a proxy handing it to the PBX):
+        the PBX is where it went next."""
+        if message.method != "INVITE" or message.to_tag is not None or destination is None:
+            return
+        call = self._calls.get(message.call_id)
+        if call is not None:
+            call.pbx.add(destination)
 
     def _is_new(self, message: SipMessage) -> bool:
         return (
@@ -201,13 +213,15 @@ class CallJoiner:
     def _relays(self, source: str, numbers: set[str], at: float) -> bool:
         """Whether `source` is relaying a call it was just sent: a PBX."""
         return any(
-            call.pbx == source and at - call.started_at <= RELAY_WINDOW_S and call.caller in numbers
+            source in call.pbx and at - call.started_at <= RELAY_WINDOW_S and call.caller in numbers
             for call in self._with(numbers)
         )
 
     def _parent(self, pbx: str, numbers: set[str]) -> _Call | None:
         for call in self._with(numbers):
-            if call.pbx in (pbx, None) and (call.caller in numbers or numbers & call.desks()):
+            if (not call.pbx or pbx in call.pbx) and (
+                call.caller in numbers or numbers & call.desks()
+            ):
                 return call
         return None
 
@@ -218,7 +232,9 @@ class CallJoiner:
     def _start(self, message: SipMessage, at: float, pbx: str | None) -> None:
         """A new call, its first leg `message`'s dialog; `pbx` is where it
         goes through, when it goes through a PBX."""
-        call = _Call(message.call_id, message.from_user, message.to_user, pbx, at)
+        call = _Call(
+            message.call_id, message.from_user, message.to_user, {pbx} if pbx else set(), at
+        )
         call.legs[message.call_id] = _Leg(message.call_id, "first", message.to_user, dict(_SAME))
         self._calls[call.key] = call
         self._leg_of[call.key] = call.key
@@ -311,8 +327,9 @@ class CallJoiner:
             return [self._say(call, transfer, by=by)]
         if leg.role == "first" and leg.referred:
             call.first_gone = True
-        if leg.role == "first" and not call.first_gone:
-            return self._end(call, event, by)
+        alone = not any(not other.ended for other in call.legs.values())
+        if leg.role == "first" and (not call.first_gone or alone):
+            return self._end(call, event, by)  # alone: a proxy's one dialog, transferred away
         if call.first_gone and leg.role == "ring" and leg.answered and not leg.referred:
             return self._end(call, event, by)  # after a transfer: either party going ends it
         return []  # a ring-group branch, a transferer, or a consultation given up
@@ -370,7 +387,7 @@ class CallJoiner:
         first = history[0]
         if first.call_id in self._calls:
             return
-        call = _Call(first.call_id, first.caller, first.callee, None, first.at)
+        call = _Call(first.call_id, first.caller, first.callee, set(), first.at)
         call.legs[first.call_id] = _Leg(first.call_id, "first", first.callee, dict(_SAME))
         for event in history:
             call.ringing |= event.kind in ("ringing", "answered")
