@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from callsop.desk.feed import DeskFeed, drain_stop
 from callsop.desk.models import Call, ClubLine, PbxEvent
+from callsop.desk.models.telephony import PbxApplyClaim
 from callsop.desk.services import calls as svc
-from callsop.desk.services.telephony import pbx_event_store, pbx_events_apply
+from callsop.desk.services.telephony import pbx_event_store, pbx_events_apply, pbx_events_store
 from callsop.telephony import webhook
 from callsop.telephony.dialogs import CallEvent
 from tests.desk.conftest import World
@@ -190,7 +194,8 @@ def test_the_webhook_takes_signed_pushes_only(
     assert not PbxEvent.objects.exists()
     headers = _signed(body, b"s3cret")
     ok = client.post("/telephony/webhook/", body, content_type="application/json", **headers)
-    assert ok.status_code == 202 and ok.json() == {"received": 2, "stored": 2, "applied": 2}
+    assert ok.status_code == 202
+    assert ok.json() == {"received": 2, "stored": 2, "applied": 2, "pending": 0}
     call = Call.objects.get(external_id="w1")
     assert call.clerk == world.alice and call.state == "talking"
     replay = client.post("/telephony/webhook/", body, content_type="application/json", **headers)
@@ -231,3 +236,186 @@ def test_an_event_the_desk_cannot_take_does_not_hold_up_the_rest(
     assert pbx_events_apply() == 2
     assert PbxEvent.objects.get(call_id="c9").outcome.startswith("error: ValueError")
     assert Call.objects.get().external_id == "c1@pbx"
+
+
+# Fair and fast: the feed's threads and the webhook's drain, on a real database.
+
+BACKLOG = 10_000
+
+
+def _strangers(n: int, at: float) -> list[CallEvent]:
+    """Offers of calls to numbers no club has: a burst of bogus INVITEs."""
+    return [
+        CallEvent(f"spam-{i}", "offered", at + i / 1000, "0900000000", f"0288{i:06d}")
+        for i in range(n)
+    ]
+
+
+def _wait_for(check: Callable[[], object], seconds: float = 5.0) -> float:
+    """How long until `check` holds; fails after `seconds`."""
+    began = time.monotonic()
+    while not check():
+        if time.monotonic() - began > seconds:
+            raise AssertionError(f"not so within {seconds} s")
+        time.sleep(0.01)
+    return time.monotonic() - began
+
+
+def _pending() -> int:
+    return PbxEvent.objects.filter(processed_at__isnull=True).count()
+
+
+@pytest.fixture
+def feed() -> Iterator[DeskFeed]:
+    running = DeskFeed()
+    yield running
+    running.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_call_rings_through_a_backlog_of_strangers(
+    world: World, lines: None, feed: DeskFeed
+) -> None:
+    s = time.time()
+    assert pbx_events_store(source="hep", events=_strangers(BACKLOG, s - 60)) == BACKLOG
+    feed(_ev("offered", s))
+    rang_in = _wait_for(lambda: Call.objects.filter(external_id="c1@pbx").exists())
+    assert rang_in < 1.0
+    assert Call.objects.get().state == "ringing"
+    _wait_for(lambda: _pending() == 0, seconds=60)  # no new event arrives meanwhile
+    live = PbxEvent.objects.get(call_id="c1@pbx")
+    last_stranger = PbxEvent.objects.exclude(call_id="c1@pbx").latest("processed_at")
+    assert live.processed_at is not None and last_stranger.processed_at is not None
+    assert live.processed_at < last_stranger.processed_at  # the live call did not wait
+    assert "no club's line" in last_stranger.outcome
+    assert feed.stored == 1 and feed.repeated == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_call_another_applier_holds_is_applied_when_it_lets_go(
+    world: World, lines: None, feed: DeskFeed
+) -> None:
+    s = time.time()
+    claim = PbxApplyClaim.objects.create(
+        call_id="c1@pbx", holder="another", taken_at=timezone.now()
+    )
+    feed(_ev("offered", s))
+    _wait_for(lambda: PbxEvent.objects.filter(call_id="c1@pbx").exists())
+    assert not Call.objects.exists()  # the other applier has the call
+    claim.delete()
+    _wait_for(lambda: Call.objects.filter(external_id="c1@pbx").exists())
+    # A claim left by an applier that stopped is taken over once stale.
+    _wait_for(lambda: not PbxApplyClaim.objects.exists())  # the feed let go of it
+    PbxApplyClaim.objects.create(
+        call_id="c1@pbx", holder="stopped", taken_at=timezone.now() - timedelta(minutes=5)
+    )
+    feed(_ev("answered", s + 2, callee="101"))
+    _wait_for(lambda: Call.objects.filter(state="talking").exists())
+    _wait_for(lambda: not PbxApplyClaim.objects.exists())  # and let go of it in turn
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_call_keeps_capture_order_between_the_backlog_and_the_feed(
+    world: World, lines: None, feed: DeskFeed
+) -> None:
+    s = time.time()
+    pbx_events_store(source="hep", events=_strangers(2000, s - 60))
+    pbx_events_store(source="hep", events=[_ev("ringing", s), _ev("answered", s + 3, callee="101")])
+    feed(_ev("hold", s + 5, by="callee"))
+    feed(_ev("resume", s + 9, by="callee"))
+    feed(_ev("hangup", s + 12, by="caller"))
+    _wait_for(lambda: Call.objects.filter(state="ended").exists())
+    call = Call.objects.get()
+    assert [e.type for e in call.events.all()] == [
+        "ringing",
+        "answered",
+        "hold",
+        "resume",
+        "hangup",
+    ]
+    assert call.clerk == world.alice and call.hold_total_s == pytest.approx(4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_raises_in_the_feed_holds_up_no_other(
+    world: World, lines: None, feed: DeskFeed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callsop.desk.services import telephony
+
+    real = telephony._first_event
+
+    def broken_for_c9(row: PbxEvent) -> str:
+        if row.call_id == "c9":
+            raise ValueError("a PBX quirk")
+        return real(row)
+
+    monkeypatch.setattr(telephony, "_first_event", broken_for_c9)
+    s = time.time()
+    feed(CallEvent("c9", "offered", s, "0933", LINE))
+    feed(CallEvent("c9", "answered", s + 1, "0933", LINE))
+    feed(_ev("offered", s + 0.5))
+    feed(_ev("answered", s + 2, callee="101"))
+    _wait_for(lambda: PbxEvent.objects.filter(processed_at__isnull=False).count() == 4)
+    assert Call.objects.get().state == "talking"
+    outcomes = list(PbxEvent.objects.filter(call_id="c9").values_list("outcome", flat=True))
+    assert all(o.startswith("error: ValueError('a PBX quirk')") for o in outcomes)
+
+
+def test_repeats_in_a_burst_are_stored_once(world: World, lines: None, t0: datetime) -> None:
+    s = t0.timestamp()
+    ring, answer = _ev("ringing", s), _ev("answered", s + 4)
+    assert pbx_events_store(source="hep", events=[ring, ring, answer]) == 2
+    assert pbx_events_store(source="hep", events=[answer, _ev("hangup", s + 9, by="caller")]) == 1
+    assert pbx_events_store(source="ami", events=[ring]) == 1  # another source is another event
+    assert PbxEvent.objects.count() == 4
+    assert pbx_events_apply() == 4
+    call = Call.objects.get()
+    assert [e.type for e in call.events.all()] == ["ringing", "answered", "hangup"]
+
+
+def test_a_transfer_applied_again_is_one_transfer(world: World, lines: None, t0: datetime) -> None:
+    s = t0.timestamp()
+    _feed(_ev("ringing", s), _ev("answered", s + 3, callee="101"))
+    _feed(_ev("transfer", s + 8, by="callee", target="101"))
+    PbxEvent.objects.filter(kind="transfer").update(processed_at=None)  # stopped before marking
+    assert pbx_events_apply() == 1
+    assert PbxEvent.objects.get(kind="transfer").outcome == "ignored: already transferred"
+    assert Call.objects.get().events.filter(type="transfer").count() == 1
+
+
+@pytest.fixture
+def webhook_drain() -> Iterator[None]:
+    yield
+    drain_stop()  # the process's drainer holds no connection past the test
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_webhook_push_is_answered_at_once_and_applied_after(
+    world: World, lines: None, monkeypatch: pytest.MonkeyPatch, webhook_drain: None
+) -> None:
+    monkeypatch.setenv("CALLSOP_WEBHOOK_SECRET", "s3cret")
+    now = time.time()
+    pushed = [
+        {"call_id": e.call_id, "kind": e.kind, "at": e.at, "caller": e.caller, "callee": e.callee}
+        for e in _strangers(BACKLOG - 2, now - 30)
+    ]
+    pushed += [
+        {"call_id": "w1", "kind": "ringing", "at": now - 2, "caller": "0912", "callee": LINE},
+        {"call_id": "w1", "kind": "answered", "at": now - 1, "caller": "0912", "callee": "101"},
+    ]
+    body = json.dumps({"events": pushed}).encode()
+    answer = Client().post(
+        "/telephony/webhook/", body, content_type="application/json", **_signed(body, b"s3cret")
+    )
+    assert answer.status_code == 202
+    told = answer.json()
+    assert (told["received"], told["stored"], told["applied"]) == (BACKLOG, BACKLOG, 0)
+    assert 0 < told["pending"] <= BACKLOG
+    # No other push comes: the drain applies them all, the ringing call first.
+    _wait_for(lambda: Call.objects.filter(external_id="w1", state="talking").exists(), seconds=5)
+    _wait_for(lambda: _pending() == 0, seconds=60)
+    answered = PbxEvent.objects.get(call_id="w1", kind="answered")
+    last = PbxEvent.objects.latest("processed_at")
+    assert answered.processed_at is not None and last.processed_at is not None
+    assert answered.processed_at < last.processed_at
+    assert Call.objects.get().clerk == world.alice

@@ -44,6 +44,18 @@ class PbxEvent(models.Model):
         indexes = [models.Index(fields=["processed_at", "at"])]
 
 
+class PbxApplyClaim(models.Model):
+    """A call whose stored events one applier (a thread of the feed, the
+    webhook's drain, in any process) is applying now. One row per call, so
+    no two appliers work on one call at once and its events take effect in
+    capture order. A claim older than a minute is an applier that stopped
+    mid-way, and is taken over."""
+
+    call_id = models.CharField(max_length=200, unique=True)
+    holder = models.CharField(max_length=32)
+    taken_at = models.DateTimeField()
+
+
 class DialJob(models.Model):
     """An outgoing call for the club's own SIP user agent to place: the
     clerk's click, a retry 3-5 minutes after no answer, a redial after a drop."""

@@ -7,6 +7,7 @@ the retry 3-5 minutes after no answer, the redial at once after a drop."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -61,13 +62,15 @@ def dial_ringing(*, job: DialJob, at: float) -> None:
     an AMI Originate)."""
     call = Call.objects.get(pk=job.call_id)
     if call.state == Call.State.RINGING:
-        out.outbound_ringing(call=call, now=_at(at))
+        with contextlib.suppress(ActionError):  # the PBX's own report got there first
+            out.outbound_ringing(call=call, now=_at(at))
 
 
 def dial_answered(*, job: DialJob, at: float) -> None:
     call = Call.objects.get(pk=job.call_id)
     if call.state == Call.State.RINGING:
-        out.outbound_answered(call=call, now=_at(at))
+        with contextlib.suppress(ActionError):  # the PBX's own report got there first
+            out.outbound_answered(call=call, now=_at(at))
 
 
 def dial_keep_talking(*, job: DialJob) -> bool:

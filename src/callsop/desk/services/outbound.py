@@ -128,6 +128,42 @@ def outbound_not_dialled(*, call: Call) -> Call:
     return call
 
 
+DIALER_WINDOW = timedelta(minutes=2)  # the PBX reports a dialer's call within this of the dial
+
+
+@transaction.atomic(durable=True)
+def outbound_placed_by_dialer(
+    *, clerk: Staff, phone: str, external_id: str, now: datetime | None = None
+) -> Call | None:
+    """The PBX reports a call the desk's own dialer is placing (the clerk's
+    撥號 through `callsop dialer`): that call, known from now on by the
+    PBX's id, rather than a second one. None when there is none."""
+    key = normalise_phone(phone)
+    if not key:
+        return None
+    at = moment(now)
+    call = (
+        Call.objects.select_for_update()
+        .filter(
+            clerk=clerk,
+            direction="outbound",
+            state=Call.State.RINGING,
+            source="desk",
+            external_id="",
+            phone_key=key,
+            started_at__gte=at - DIALER_WINDOW,
+            started_at__lte=at + DIALER_WINDOW,
+        )
+        .order_by("-started_at")
+        .first()
+    )
+    if call is None:
+        return None
+    call.source, call.external_id = "pbx", external_id
+    call.save(update_fields=["source", "external_id", "updated_at"])
+    return call
+
+
 @transaction.atomic(durable=True)
 def outbound_dialled_on_phone(
     *, club: Club, clerk: Staff, phone: str, external_id: str, now: datetime | None = None

@@ -6,20 +6,34 @@ answer for a call already talking, a hang-up for one already ended, an event
 older than the one applied change nothing), so if the process stops between
 acting and marking the event done, applying it again changes nothing either:
 every event takes effect exactly once. Events are applied in capture order
-per call, whatever order they arrived in."""
+per call, whatever order they arrived in.
+
+Applying goes call by call. An applier first claims the calls it takes
+(`PbxApplyClaim`), so however many threads and processes apply, one call's
+events are applied by one of them at a time, in order. The feed applies the
+calls of the events it has just stored at once (`pbx_calls_apply`); what is
+left waits for a background round (`pbx_events_apply`), which takes the
+calls on the desk first, then the newest offers, then the oldest, so a
+backlog of events nobody waits for never holds up a call that is ringing."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from datetime import UTC, datetime
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from callsop.desk.models import Call, CallEvent, ClubLine, PbxEvent, Staff
+from callsop.desk.models.telephony import PbxApplyClaim
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
@@ -28,17 +42,22 @@ from callsop.telephony.dialogs import CallEvent as PbxCallEvent
 
 logger = logging.getLogger(__name__)
 
+LIVE_STATES = (Call.State.RINGING, Call.State.TALKING, Call.State.HELD)
+OFFERS = ("offered", "ringing")
+ROUND_CALLS = 200  # calls one round claims: a round is short, so a claim is too
+CLAIM_STALE = timedelta(seconds=60)
+STORE_CHUNK = 500  # rows one insert takes, so no writer waits long behind it
+FAILING_CALLS = 3  # database errors on this many calls in a row end a round
+ROUND_BUDGET_S = 10.0  # a round takes no new call after this, far within CLAIM_STALE
+
 
 def _key(source: str, event: PbxCallEvent) -> str:
     parts = (event.call_id, event.kind, f"{event.at:.3f}", event.by or "", event.target or "")
     return f"{source}:" + "|".join(parts)
 
 
-def pbx_event_store(
-    *, source: str, event: PbxCallEvent, payload: Mapping[str, Any] | None = None
-) -> PbxEvent | None:
-    """Keeps the event as received; None when it was received before."""
-    row = PbxEvent(
+def _row(source: str, event: PbxCallEvent, payload: Mapping[str, Any] | None) -> PbxEvent:
+    return PbxEvent(
         source=source,
         key=_key(source, event)[:300],
         call_id=event.call_id[:200],
@@ -52,12 +71,42 @@ def pbx_event_store(
         payload=dict(payload) if payload is not None else _as_payload(event),
         received_at=timezone.now(),
     )
+
+
+def pbx_event_store(
+    *, source: str, event: PbxCallEvent, payload: Mapping[str, Any] | None = None
+) -> PbxEvent | None:
+    """Keeps the event as received; None when it was received before."""
+    row = _row(source, event, payload)
     try:
         with transaction.atomic():
             row.save()
     except IntegrityError:
         return None
     return row
+
+
+def pbx_events_store(*, source: str, events: Iterable[PbxCallEvent]) -> int:
+    """Keeps a burst of events in a few inserts; how many were new (the
+    others, repeats of one another or of events stored before, are not kept
+    again). Two stores racing on one event keep it once; each may count it."""
+    rows: dict[str, PbxEvent] = {}
+    for event in events:
+        row = _row(source, event, None)
+        rows.setdefault(row.key, row)
+    keys = list(rows)
+    new = 0
+    for start in range(0, len(keys), STORE_CHUNK):
+        chunk = keys[start : start + STORE_CHUNK]
+        seen = set(PbxEvent.objects.filter(key__in=chunk).values_list("key", flat=True))
+        fresh = [rows[key] for key in chunk if key not in seen]
+        PbxEvent.objects.bulk_create(fresh, ignore_conflicts=True)
+        new += len(fresh)
+    return new
+
+
+def pbx_events_pending() -> int:
+    return PbxEvent.objects.filter(processed_at__isnull=True).count()
 
 
 def _as_payload(event: PbxCallEvent) -> dict[str, Any]:
@@ -73,30 +122,167 @@ def _as_payload(event: PbxCallEvent) -> dict[str, Any]:
     }
 
 
+@dataclass
+class ApplyRound:
+    """What one round did: events applied, and the calls it left because
+    another applier holds them (they are that applier's to finish)."""
+
+    applied: int = 0
+    busy: list[str] = field(default_factory=list)
+
+
 def pbx_events_apply(*, limit: int = 1000) -> int:
-    """Applies the stored events not yet applied, oldest capture first; how many."""
-    done = 0
-    pending = PbxEvent.objects.filter(processed_at__isnull=True).order_by("at", "pk")[:limit]
-    for row in list(pending):
+    """One background round: applies up to `limit` pending events, the
+    calls on the desk first, then the newest offers, then the oldest
+    events; how many it applied."""
+    return _apply_round(_calls_due(ROUND_CALLS), limit).applied
+
+
+def pbx_calls_apply(*, call_ids: Sequence[str], limit: int = 1000) -> ApplyRound:
+    """Applies the pending events of these calls (those just stored), each
+    call's in capture order, before any other."""
+    due = list(dict.fromkeys(call_ids))
+    done = ApplyRound()
+    for start in range(0, len(due), ROUND_CALLS):
+        part = _apply_round(due[start : start + ROUND_CALLS], limit)
+        done.applied += part.applied
+        done.busy += part.busy
+    return done
+
+
+def _calls_due(most: int) -> list[str]:
+    pending = PbxEvent.objects.filter(processed_at__isnull=True)
+    on_desk = Call.objects.filter(source="pbx", state__in=LIVE_STATES).values("external_id")
+    picks = (
+        pending.filter(call_id__in=on_desk),
+        pending.filter(kind__in=OFFERS).order_by("-at", "-pk"),
+        pending.order_by("at", "pk"),
+    )
+    due: dict[str, None] = {}
+    for pick in picks:
+        for call_id in pick.values_list("call_id", flat=True)[: most * 4]:
+            due.setdefault(call_id, None)
+            if len(due) == most:
+                return list(due)
+    return list(due)
+
+
+def _apply_round(call_ids: list[str], limit: int) -> ApplyRound:
+    if not call_ids:
+        return ApplyRound()
+    holder = uuid.uuid4().hex
+    mine = _claim(call_ids, holder)
+    done = ApplyRound(busy=[c for c in call_ids if c not in mine])
+    try:
+        applied = _apply_claimed(mine, limit)
+        done.applied = len(applied)
+    finally:
+        _release(holder)
+    return done
+
+
+def _claim(call_ids: list[str], holder: str, *, again: bool = True) -> set[str]:
+    now = timezone.now()
+    claims = PbxApplyClaim.objects.filter(call_id__in=call_ids)
+    PbxApplyClaim.objects.bulk_create(
+        [PbxApplyClaim(call_id=c, holder=holder, taken_at=now) for c in call_ids],
+        ignore_conflicts=True,
+    )
+    mine = set(claims.filter(holder=holder).values_list("call_id", flat=True))
+    if len(mine) == len(call_ids) or not again:
+        return mine
+    others = [c for c in call_ids if c not in mine]
+    if not claims.filter(call_id__in=others, taken_at__lt=now - CLAIM_STALE).delete()[0]:
+        return mine
+    return mine | _claim(others, holder, again=False)  # taken over from an applier that stopped
+
+
+def _release(holder: str) -> None:
+    try:
+        PbxApplyClaim.objects.filter(holder=holder).delete()
+    except DatabaseError:  # the database is gone: the claims go stale and are taken over
+        logger.warning("PBX event claims of %s left to go stale", holder)
+
+
+def _apply_claimed(call_ids: set[str], limit: int) -> list[PbxEvent]:
+    rows = PbxEvent.objects.filter(call_id__in=call_ids, processed_at__isnull=True)
+    by_call: dict[str, list[PbxEvent]] = {}
+    for row in rows.order_by("at", "pk")[:limit]:
+        by_call.setdefault(row.call_id, []).append(row)
+    on_desk = Call.objects.select_related("club", "clerk").filter(source="pbx")
+    calls = {c.external_id: c for c in on_desk.filter(external_id__in=list(by_call))}
+    applied: list[PbxEvent] = []
+    failing = 0
+    token = _DIRECTORY.set(_Directory())
+    ends = time.monotonic() + ROUND_BUDGET_S
+    try:
+        for call_id, call_rows in by_call.items():
+            complete = _apply_call(calls.get(call_id), call_rows, applied)
+            failing = 0 if complete else failing + 1
+            if failing == FAILING_CALLS:
+                raise OperationalError("the database keeps failing; the events wait")
+            if time.monotonic() > ends:
+                break  # the rest wait for the next round, claims and all
+    finally:
+        _DIRECTORY.reset(token)
+        PbxEvent.objects.bulk_update(applied, ["processed_at", "outcome"], batch_size=STORE_CHUNK)
+    return applied
+
+
+def _apply_call(call: Call | None, rows: list[PbxEvent], applied: list[PbxEvent]) -> bool:
+    """One call's events in capture order; False when the database failed
+    and the rest of them wait for the next round."""
+    for row in rows:
         try:
-            outcome = _apply(row)
+            outcome = _apply(call, row)
         except OperationalError:
-            raise  # the database is busy or gone: the event waits for the next round
+            logger.warning("PBX event %s of %s waits: database busy or gone", row.pk, row.call_id)
+            return False
         except Exception as exc:
             # One event the desk cannot take must not hold up every one after it.
             logger.exception("PBX event %s (%s of %s) not applied", row.pk, row.kind, row.call_id)
             outcome = f"error: {exc!r}"
-        PbxEvent.objects.filter(pk=row.pk, processed_at__isnull=True).update(
-            processed_at=timezone.now(), outcome=outcome[:200]
-        )
-        done += 1
-    return done
+        if not outcome.startswith("ignored"):  # the call changed, or may have
+            call = _call_of(row.call_id)
+        row.processed_at = timezone.now()
+        row.outcome = outcome[:200]
+        applied.append(row)
+    return True
+
+
+def _call_of(call_id: str) -> Call | None:
+    on_desk = Call.objects.select_related("club", "clerk").filter(source="pbx")
+    return on_desk.filter(external_id=call_id).first()
+
+
+class _Directory:
+    """The clubs' lines and the staff's extensions, read once a round when
+    a call new to the desk needs them, so an offer to a number no club has
+    costs no query."""
+
+    @cached_property
+    def lines(self) -> dict[str, ClubLine]:
+        return {line.number: line for line in ClubLine.objects.select_related("club")}
+
+    @cached_property
+    def staff(self) -> dict[str, list[Staff]]:
+        staff: dict[str, list[Staff]] = {}
+        people = Staff.objects.select_related("club").exclude(role=Staff.Role.HQ)
+        for person in people.exclude(extension=""):
+            staff.setdefault(person.extension, []).append(person)
+        return staff
+
+
+_DIRECTORY: ContextVar[_Directory | None] = ContextVar("pbx_directory", default=None)
 
 
 def _line_of(number: str) -> ClubLine | None:
     key = normalise_phone(number)
     if not key:
         return None
+    directory = _DIRECTORY.get()
+    if directory is not None:
+        return directory.lines.get(key)
     return ClubLine.objects.select_related("club").filter(number=key).first()
 
 
@@ -111,19 +297,17 @@ def _staff_at(extension: str, club_id: int | None = None) -> Staff | None:
     match = _LEADING_EXTENSION.match(extension)
     if match is not None:
         extension = match.group(1)
-    qs = Staff.objects.filter(extension=extension).exclude(role=Staff.Role.HQ)
-    if club_id is not None:
-        qs = qs.filter(club_id=club_id)
-    found = list(qs[:2])
+    directory = _DIRECTORY.get()
+    if directory is not None:
+        found = directory.staff.get(extension, [])
+        found = [p for p in found if club_id is None or p.club_id == club_id]
+    else:
+        qs = Staff.objects.filter(extension=extension).exclude(role=Staff.Role.HQ)
+        found = list((qs if club_id is None else qs.filter(club_id=club_id))[:2])
     return found[0] if len(found) == 1 else None
 
 
-def _apply(row: PbxEvent) -> str:
-    call = (
-        Call.objects.select_related("club", "clerk")
-        .filter(source="pbx", external_id=row.call_id)
-        .first()
-    )
+def _apply(call: Call | None, row: PbxEvent) -> str:
     if call is None:
         return _first_event(row)
     try:
@@ -139,6 +323,11 @@ def _first_event(row: PbxEvent) -> str:
     agent = _staff_at(row.callee)
     dialler = _staff_at(row.caller) if line is None and agent is None else None
     if dialler is not None and dialler.club is not None:
+        placed = outbound.outbound_placed_by_dialer(
+            clerk=dialler, phone=row.callee, external_id=row.call_id, now=row.at
+        )
+        if placed is not None:
+            return f"outgoing call {placed.pk}, placed by the desk's dialer"
         call = outbound.outbound_dialled_on_phone(
             club=dialler.club,
             clerk=dialler,
@@ -197,6 +386,10 @@ def _next_event(call: Call, row: PbxEvent) -> str:
         svc.call_resume(call=call, now=row.at)
         return "resumed"
     if kind == "transfer":
+        if call.events.filter(type="transfer", at=row.at).exists():
+            return "ignored: already transferred"
+        if call.state == Call.State.HELD:
+            svc.call_resume(call=call, now=row.at)  # the transfer takes the customer off hold
         _transfer(call, row)
         return "transferred"
     outbound_unanswered = call.direction == "outbound" and call.state == Call.State.RINGING
