@@ -143,6 +143,14 @@ def _details(page: Page, summary: str) -> Any:
     return box
 
 
+def _confirm_end(page: Page, by: str = "對方先掛") -> None:
+    """Answers the end-of-call question: who hung up, then 確定結束."""
+    dialog = page.locator("#call-panel dialog.end-confirm")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label(by).check()
+    dialog.get_by_role("button", name="確定結束").click()
+
+
 def _list_under(page: Page, heading: str) -> Any:
     """The list under the inbox heading that starts with `heading`."""
     title = page.locator("h3", has_text=re.compile(rf"^{re.escape(heading)}"))
@@ -203,7 +211,8 @@ def test_an_incoming_call_from_the_ring_to_a_memo(desk: Desk, world: World) -> N
     page.reload()
     expect(name).to_have_value("王大明")
     assert name.get_attribute("value") == "王大明"  # from the server, not the local draft
-    assert page.evaluate(f"localStorage.getItem('callsop-draft-{call.pk}')") is None
+    kept = page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('callsop-draft'))")
+    assert kept == []  # the server has it all
 
     memo = _details(page, "留言給同事")
     memo.locator("select[name=for_staff]").select_option(str(world.dora.pk))
@@ -217,6 +226,7 @@ def test_an_incoming_call_from_the_ring_to_a_memo(desk: Desk, world: World) -> N
     desk.shot(page, "memo-sent")
 
     page.keyboard.press("e")
+    _confirm_end(page)
     expect(page.locator("#findings")).to_be_visible()
     expect(page.locator("aside")).to_contain_text("給 張建國：想改約週六的私人課，請回電")
     expect(page.locator('tr[data-rule="inbound.answer-promptly"]')).to_have_class(_cls("v-fail"))
@@ -268,6 +278,7 @@ def test_a_hold_that_overruns_is_shown_and_scored(desk: Desk, world: World) -> N
     assert call.hold_count == 1 and call.hold_total_s >= 70
 
     page.get_by_role("button", name="結束通話").click()
+    _confirm_end(page)
     expect(page.locator("#findings")).to_be_visible()
     expect(page.locator('tr[data-rule="hold.max-duration"]')).to_have_class(_cls("v-fail"))
     verdicts = {f["rule"]: f["verdict"] for f in Scorecard.objects.get(call=call).findings}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -48,6 +49,14 @@ def _flag(post: Any, name: str) -> bool:
     return post.get(name) in ("on", "true", "1")
 
 
+def _hung_up_by(post: Any) -> str:
+    """Who hung up, as the clerk chose it: an end is never recorded with a guess."""
+    by = post.get("by", "")
+    if not by:
+        raise ActionError("請選擇由哪一方掛斷：對方先掛、我方先掛或斷線。", field="by")
+    return str(by)
+
+
 # Each action: (the function, whether it ends the call on this screen).
 Action = Callable[[Staff, Call, Any], object]
 ACTIONS: dict[str, Action] = {
@@ -55,7 +64,7 @@ ACTIONS: dict[str, Action] = {
     "claim": lambda s, c, p: svc.call_claim(call=c, clerk=s),
     "hold": lambda s, c, p: svc.call_hold(call=c),
     "resume": lambda s, c, p: svc.call_resume(call=c),
-    "end": lambda s, c, p: svc.call_end(call=c, by=p.get("by", "customer")),
+    "end": lambda s, c, p: svc.call_end(call=c, by=_hung_up_by(p)),
     "wrong-number": lambda s, c, p: svc.call_wrong_number(call=c),
     "visitor": lambda s, c, p: svc.call_visitor_arrived(call=c, clerk=s),
     "memo": lambda s, c, p: svc.memo_take(
@@ -83,7 +92,7 @@ ACTIONS: dict[str, Action] = {
     "finish": lambda s, c, p: out.outbound_finish(
         call=c,
         next_contact_at=_local(p.get("next_contact_at", ""), s),
-        by=p.get("by", "customer"),
+        by=_hung_up_by(p),
     ),
 }
 
@@ -179,7 +188,10 @@ def call_action(request: HttpRequest, staff: Staff, pk: int, action: str) -> Htt
     # The call as the action left it: the one it returned, or read again.
     call = result if isinstance(result, Call) else call_for(staff, pk)
     if call.state == Call.State.ENDED or action == "dial" or request.POST.get("from") == "desk":
-        return hx_redirect(request, reverse("call", args=[call.pk]))
+        response = hx_redirect(request, reverse("call", args=[call.pk]))
+        if call.state == Call.State.ENDED:
+            response["X-Callsop-Ended"] = "1"  # the page drops what it kept for this call
+        return response
     return _panel(request, staff, call, done=DONE_MESSAGES.get(action))
 
 
@@ -203,7 +215,12 @@ def _panel(
         done=done,
     )
     template = "desk/_call_panel.html" if getattr(request, "htmx", False) else "desk/call.html"
-    return render(request, template, context, status=200 if request.htmx else 400)  # type: ignore[attr-defined]
+    response = render(request, template, context, status=200 if request.htmx else 400)  # type: ignore[attr-defined]
+    if error is not None:
+        # The page tells the refusal apart from a done action by this header,
+        # so it keeps what was typed and shows the message by the button.
+        response["X-Callsop-Refused"] = quote(error.message)
+    return response
 
 
 @require_POST

@@ -1,4 +1,4 @@
-// callsop desk: timers, keyboard, and keeping what the clerk types.
+// callsop desk: timers, keyboard, the connection banner, and why an action failed.
 (function () {
   "use strict";
   var skew = 0; // server clock minus ours, so timers agree with the server's times
@@ -52,75 +52,116 @@
   }
 
   // Keyboard: A answers, H holds or resumes, E ends, D dials, N a new call.
-  // Plain keys act outside text fields; with Alt they act anywhere.
+  // Plain keys act outside text fields; with Alt they act anywhere. While a
+  // dialog asks something, its own fields have the keys.
   document.addEventListener("keydown", function (ev) {
     var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(ev.target.tagName);
     if ((typing && !ev.altKey) || ev.ctrlKey || ev.metaKey) { return; }
+    if (document.querySelector("dialog[open]")) { return; }
     var key = ev.key.toLowerCase();
     var button = document.querySelector('button[data-key="' + key + '"]');
     if (button && button.offsetParent !== null) { ev.preventDefault(); button.click(); }
   });
 
-  // What the clerk types is kept in the browser until the server has it,
-  // so a reload or a server restart in between loses nothing.
-  function draftKey(form) { return "callsop-draft-" + form.dataset.call; }
+  // The server out of reach: a banner says so until it answers again, and
+  // `callsop:online` tells the page to send what it kept.
+  var banner = null, probe = null;
 
-  function formValues(form) {
-    var data = {};
-    form.querySelectorAll("input[name], textarea[name]").forEach(function (f) {
-      if (f.type === "hidden") { return; }
-      data[f.name] = f.type === "checkbox" ? f.checked : f.value;
-    });
-    return data;
+  function offline(on) {
+    if (!banner) {
+      banner = document.createElement("div");
+      banner.id = "offline-banner";
+      banner.className = "offline-banner";
+      banner.setAttribute("role", "alert");
+      banner.textContent = "連不上伺服器。您輸入的內容保留在這台電腦，恢復連線後會自動送出；在此之前按下的動作不會完成，請恢復後再按一次。";
+      banner.hidden = true;
+      document.body.prepend(banner);
+    }
+    if (on === !banner.hidden) { return; }
+    banner.hidden = !on;
+    if (on) { probe = setInterval(reach, 2000); return; }
+    clearInterval(probe);
+    document.dispatchEvent(new CustomEvent("callsop:online"));
   }
 
-  function updateMeter(form) {
-    var filled = 0;
-    form.querySelectorAll("[data-note]").forEach(function (f) { if (f.value.trim()) { filled += 1; } });
-    var meter = document.getElementById("note-meter"), count = document.getElementById("note-count");
-    if (meter) { meter.value = filled; }
-    if (count) { count.textContent = filled; }
+  function reach() {
+    fetch(location.pathname, { method: "HEAD", cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { if (r.status < 502) { offline(false); } }, function () {});
   }
 
-  function restoreDraft(form) {
-    var raw = localStorage.getItem(draftKey(form));
-    if (!raw) { return; }
-    var data = JSON.parse(raw), changed = false;
-    Object.keys(data).forEach(function (name) {
-      var f = form.querySelector('[name="' + name + '"]:not([type="hidden"])');
-      if (!f) { return; }
-      if (f.type === "checkbox") { if (f.checked !== data[name]) { f.checked = data[name]; changed = true; } }
-      else if (f.value !== data[name]) { f.value = data[name]; changed = true; }
-    });
-    updateMeter(form);
-    if (changed && window.htmx) { htmx.trigger(form, "change"); }
-    else { localStorage.removeItem(draftKey(form)); }
+  window.callsopOffline = offline;
+
+  // Every refused or failed action says why beside the button that was
+  // pressed, in view; a refusal that came back in a new panel is moved there.
+  function refusalText(xhr) {
+    var header = xhr.getResponseHeader("X-Callsop-Refused");
+    if (header) { return decodeURIComponent(header); }
+    try {
+      var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+      var found = doc.querySelector("[role=alert], .error");
+      if (found && found.textContent.trim()) { return found.textContent.trim(); }
+    } catch (e) { /* not HTML: the status says enough */ }
+    return "無法完成（伺服器回應 " + xhr.status + "）。";
   }
 
-  function wireDetails(root) {
-    var form = (root || document).querySelector ? (root || document).querySelector("form#details") : null;
-    if (!form || form.dataset.wired) { return; }
-    form.dataset.wired = "1";
-    form.addEventListener("input", function () {
-      localStorage.setItem(draftKey(form), JSON.stringify(formValues(form)));
-      updateMeter(form);
-      document.getElementById("saved").textContent = "儲存中…";
-    });
-    form.addEventListener("change", function () {
-      localStorage.setItem(draftKey(form), JSON.stringify(formValues(form)));
-    });
-    form.addEventListener("htmx:afterRequest", function (ev) {
-      if (ev.detail.successful) { localStorage.removeItem(draftKey(form)); }
-      else { document.getElementById("saved").textContent = "尚未儲存（連線中斷，內容保留在這台電腦，恢復後自動送出）"; }
-    });
-    restoreDraft(form);
+  function formFor(ctx) {
+    if (ctx.form && ctx.form.isConnected) { return ctx.form; }
+    return ctx.post ? document.querySelector('form[hx-post="' + ctx.post + '"]') : null;
   }
 
-  // Retry a failed save when the connection comes back.
-  setInterval(function () {
-    var form = document.querySelector("form#details");
-    if (form && window.htmx && localStorage.getItem(draftKey(form))) { htmx.trigger(form, "change"); }
-  }, 5000);
+  function say(ctx, text, kind) {
+    var form = formFor(ctx), note = document.createElement("p");
+    note.className = (kind || "error") + " action-message";
+    note.setAttribute("role", kind === "ok" ? "status" : "alert");
+    note.textContent = text;
+    if (!form) {
+      (document.getElementById("call-panel") || document.querySelector("main")).prepend(note);
+    } else {
+      var dialog = form.querySelector("dialog[open]");
+      var status = dialog && dialog.querySelector(".end-status");
+      if (status) { status.textContent = text; }
+      var anchor = form.querySelector("[data-end-open]");
+      if (anchor) { anchor.after(note); } else { form.after(note); }
+      for (var d = note.closest("details"); d; d = d.parentElement.closest("details")) { d.open = true; }
+      form.callsopMessage = note;
+    }
+    note.scrollIntoView({ block: "center" });
+    return note;
+  }
+
+  function unsay(form) {
+    if (form && form.callsopMessage) { form.callsopMessage.remove(); form.callsopMessage = null; }
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var elt = ev.detail.elt;
+    ev.detail.xhr.callsop = {
+      form: elt, post: elt.getAttribute("hx-post"),
+      // A poll or a look-up that fails is not an action: the banner is enough.
+      quiet: (ev.detail.requestConfig && ev.detail.requestConfig.verb) === "get",
+    };
+    unsay(elt);
+  });
+
+  document.addEventListener("htmx:afterRequest", function (ev) {
+    var xhr = ev.detail.xhr, ctx = xhr && xhr.callsop;
+    if (!ctx) { return; }
+    if (xhr.status === 0) {
+      offline(true);
+      if (!ctx.quiet) { say(ctx, "連不上伺服器，這個動作沒有完成；恢復連線後請再按一次。"); }
+      return;
+    }
+    offline(false);
+    if (xhr.status >= 400 && !ctx.quiet) { say(ctx, refusalText(xhr)); }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    var xhr = ev.detail.xhr, ctx = xhr && xhr.callsop;
+    if (!ctx || !xhr.getResponseHeader("X-Callsop-Refused")) { return; }
+    var shown = ev.detail.target && ev.detail.target.querySelector("[data-refusal]");
+    if (shown) { shown.remove(); }
+    say(ctx, refusalText(xhr));
+  });
 
   // The scorecard's ▶: plays the recording from a moment of the call, one
   // second early, so the words are heard from their start.
@@ -141,7 +182,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     readSkew();
-    wireDetails(document);
     tick();
     setInterval(tick, 250);
   });
