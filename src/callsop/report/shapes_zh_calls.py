@@ -31,6 +31,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("staff hung up first at (?P<d><D>)", "館員先掛斷（第 {d}）"),
     ("the customer hung up first", "客戶先掛斷"),
     ("the line dropped", "線路中斷"),
+    (
+        "staff ended the call for a visitor, with a callback set",
+        "館員為接待訪客結束通話，並已排定回電（§2.3(8)）",
+    ),
     ("the hang-up does not say who hung up", "掛斷紀錄沒有註明由誰掛斷"),
     (r"the staff's last turn takes no leave \((?P<p>.+)\)", "館員最後一句沒有道別（如「{p}」）"),
     (r"took leave \((?P<p>.+)\)", "已道別（「{p}」）"),
@@ -152,6 +156,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ),
     ("a business call", "業務電話"),
     ("no call note", "沒有通話記錄"),
+    ("a wrong number: nothing to note", "打錯電話：沒有需要記錄的事（§2.3(4)）"),
     (
         "the note fills WHEN, WHO, WHERE, WHAT, WHY, HOW",
         "通話記錄的何時、何人、何地、何事、為何、如何皆已填寫",

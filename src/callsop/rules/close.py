@@ -5,6 +5,7 @@ from __future__ import annotations
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.rules.base import Rule, answered_or_na, staff_turn_says
+from callsop.rules.common import broke_off_for_visitor, callback_task
 
 
 def check_farewell(call: Call) -> Outcome:
@@ -25,6 +26,10 @@ def check_customer_hangs_up_first(call: Call) -> Outcome:
     if hangup.by == "customer":
         return passed("the customer hung up first", evidence)
     if hangup.by == "staff":
+        if broke_off_for_visitor(call) and callback_task(call) is not None:
+            # §2.3(8) has staff end the call to serve the visitor at once;
+            # inbound.visitor-callback judges that ending.
+            return not_applicable("staff ended the call for a visitor, with a callback set")
         return failed(f"staff hung up first at {hangup.t:g} s", evidence)
     if hangup.by == "network":
         return not_applicable("the line dropped")
@@ -51,11 +56,15 @@ RULES = (
         clause="4(11)",
         title="讓客戶先掛電話",
         sources=("events",),
-        applies="answered calls",
+        applies="answered calls, except a call staff ended for a visitor with a callback set: "
+        "§2.3(8) asks staff to promise a callback and serve the visitor at once, so that "
+        "ending is judged by inbound.visitor-callback",
         checks="the hang-up came from the customer's side",
-        applies_zh="已接通的通話",
+        applies_zh="已接通的通話；館員因訪客到達而結束、並已排定回電的通話除外："
+        "§2.3(8) 要館員答應稍後回電、立即接待訪客，這樣的結束由「訪客到達時約定回電」評定",
         checks_zh="由客戶那一方掛斷電話",
-        why="不要搶先掛斷電話（客戶、來話方先掛）。",
+        why="不要搶先掛斷電話（客戶、來話方先掛）。"
+        "（§2.3(8)：通話中訪客到達時，應極時與通話方講明，我有一個棘手情況，稍後我給您打過去。並馬上接待來訪客人。）",
         check=check_customer_hangs_up_first,
     ),
 )

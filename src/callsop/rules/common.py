@@ -41,6 +41,20 @@ def _all_in_turn(t: Transcript, index: int) -> list[Hit]:
     return hits
 
 
+def broke_off_for_visitor(call: Call) -> bool:
+    """Staff broke the call off for a visitor (§2.3(8)): the desk tagged it
+    visitor-interrupt, or staff said so (棘手情況／有訪客)."""
+    if "visitor-interrupt" in call.tags:
+        return True
+    t = call.transcript
+    return t is not None and t.first("visitor_arrived", "staff") is not None
+
+
+def callback_task(call: Call) -> int | None:
+    """The index of the first callback task on the record, if there is one."""
+    return next((i for i, k in enumerate(call.record.tasks) if k.kind == "callback"), None)
+
+
 def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
     """(staff turn, customer turn, seconds early) for each time staff started
     speaking more than the policy's grace before the customer's turn ended."""

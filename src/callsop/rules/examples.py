@@ -1,7 +1,8 @@
 """Each rule's example calls: data in `cases/<family>.json`, run as tests and
 shown on the rule's page.
 
-A file maps rule ids to {"pass": [case, ...], "fail": [case, ...]}. A case is
+A file maps rule ids to {"pass": [case, ...], "fail": [case, ...]}, and
+where a flow of the SOP puts a call outside the rule, "na": [case, ...]. A case is
 a call record with the dull parts left out (schema, id, started_at and
 direction default below); a case with "batch" is several calls scored
 together, and the first of them is the one judged."""
@@ -28,7 +29,7 @@ _DEFAULTS = {
 @dataclass(frozen=True)
 class Example:
     rule: str
-    expect: str  # "pass" or "fail"
+    expect: str  # "pass", "fail" or "na"
     title: str
     calls: tuple[CallRecord, ...]  # calls[0] is judged
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
-from callsop.rules.common import club_mention, names
+from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention, names
 from callsop.text import normalise
 
 
@@ -191,11 +191,10 @@ def check_ask_contact_details(call: Call) -> Outcome:
 
 
 def check_visitor_callback(call: Call) -> Outcome:
-    t = call.transcript
-    arrived = t.first("visitor_arrived", "staff") if t is not None else None
-    if "visitor-interrupt" not in call.tags and arrived is None:
+    if not broke_off_for_visitor(call):
         return not_applicable("no visitor broke off the call")
-    task = next((i for i, k in enumerate(call.record.tasks) if k.kind == "callback"), None)
+    task = callback_task(call)
+    t = call.transcript
     if task is None:
         return failed("broke off for a visitor; no callback task on the record", {"field": "tasks"})
     if t is None:

@@ -13,6 +13,9 @@ _MAY_BE_IRRELEVANT = {"where"}
 def check_five_w_one_h(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
+    if "wrong-number" in call.tags:
+        # §2.3(4) asks only for warmth on a wrong number: there is no matter to note.
+        return not_applicable("a wrong number: nothing to note")
     note = call.record.note
     if note is None and call.transcript_only:
         return not_applicable("a transcript alone: nothing kept with the call")
@@ -49,11 +52,13 @@ RULES = (
         clause="4(2), 3(6)",
         title="5W1H 記錄完整",
         sources=("record",),
-        applies="answered calls",
+        applies="answered calls, except a wrong number (tag wrong-number): §2.3(4) asks only "
+        "that staff stay warm, and there is no matter to note",
         checks='the call note fills WHEN, WHO, WHERE, WHAT, WHY, HOW (WHERE may be "-", not relevant)',
-        applies_zh="已接通的通話",
+        applies_zh="已接通的通話；打錯電話（標記 wrong-number）除外：§2.3(4) 只要求親切對待，沒有事情需要記錄",
         checks_zh='通話記錄填寫了 WHEN、WHO、WHERE、WHAT、WHY、HOW（WHERE 可填 "-" 表示不相關）',
-        why="要遵循「5W1H」法則：WHEN什麼時候、WHO物件是誰、WHERE在什麼地點、WHAT什麼事、WHY為什麼、HOW如何進行。",
+        why="要遵循「5W1H」法則：WHEN什麼時候、WHO物件是誰、WHERE在什麼地點、WHAT什麼事、WHY為什麼、HOW如何進行。"
+        "（§2.3(4)：接到不是自己的電話或打錯的電話都要親切對待。）",
         check=check_five_w_one_h,
     ),
     Rule(

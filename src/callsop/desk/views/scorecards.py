@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from callsop.desk.services.record import record_data
 from callsop.desk.services.scoring import dispute_raise, dispute_settle, scores_recheck
 from callsop.desk.views.common import hx_redirect, staff_view
 from callsop.desk.views.listening import basis_of, evidence_moments, listening_context
+from callsop.report.messages_zh import zh
 from callsop.rules import CATALOGUE
 
 RULES = {rule.id: rule for rule in CATALOGUE}
@@ -31,6 +33,9 @@ EVENT_LABELS = {
     "transfer": "轉接",
     "hangup": "掛斷",
 }
+# A rule of the other direction is na with the call's direction as its reason;
+# summed up, it reads as which calls those rules are for.
+_NA_SUMMARY = {"inbound call": "只看撥出電話", "outbound call": "只看來電"}
 SIDE_LABELS = {"staff": "館員", "customer": "客戶", "network": "斷線"}
 
 
@@ -50,6 +55,27 @@ def _marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
         pos = end
     pieces.append((text[pos:], False))
     return [p for p in pieces if p[0]]
+
+
+def _na_reason(finding: dict[str, Any]) -> str:
+    return _NA_SUMMARY.get(finding["message"]) or zh(finding["message"])
+
+
+def by_reason(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The na findings with those of one reason together, the commonest reason first."""
+    counts = Counter(_na_reason(f) for f in findings)
+    return sorted(findings, key=lambda f: (-counts[_na_reason(f)], _na_reason(f), f["rule"]))
+
+
+def na_reasons(findings: list[dict[str, Any]], shown: int = 3) -> list[tuple[str, int]]:
+    """Why the rules were not applicable, in the managers' words, the commonest
+    first: at most `shown` reasons, then one "其他原因" for the rest."""
+    counts = Counter(_na_reason(f) for f in findings)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    if len(ranked) <= shown + 1:
+        return ranked
+    rest = sum(n for _, n in ranked[shown:])
+    return [*ranked[:shown], ("其他原因", rest)]
 
 
 def scorecard_page(
@@ -77,6 +103,7 @@ def scorecard_page(
             }
         )
     findings.sort(key=lambda f: (_ORDER.get(f["verdict"], 3), f["rule"]))
+    not_applicable = by_reason([f for f in findings if f["verdict"] == "na"])
     transcript = [
         {
             "index": i,
@@ -93,6 +120,9 @@ def scorecard_page(
         "call": call,
         "card": card,
         "findings": findings,
+        "judged": [f for f in findings if f["verdict"] != "na"],
+        "not_applicable": not_applicable,
+        "na_reasons": na_reasons(not_applicable),
         "counts": {
             v: sum(1 for f in findings if f["verdict"] == v) for v in ("pass", "fail", "na")
         },
