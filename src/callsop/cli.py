@@ -420,6 +420,7 @@ def _ami(address: str, sink: Callable[[Any], None], feed: Any) -> int:
 def _telephony(args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
+    import logging
     import os
     import signal
     import threading
@@ -473,8 +474,10 @@ def _telephony(args: argparse.Namespace) -> int:
     if args.ami:
         return _ami(args.ami, sink, feed)
     password = os.environ.get("CALLSOP_HEP_PASSWORD")
-    collector = Collector(sink, auth_key=password.encode() if password else None)
-    collector.tracker = CallJoiner(pbx=args.pbx)
+    logging.basicConfig(format="callsop: %(message)s", level=logging.WARNING)
+    collector = Collector(
+        sink, auth_key=password.encode() if password else None, tracker=CallJoiner(pbx=args.pbx)
+    )
     if feed is not None:
         from callsop.desk.services.telephony import pbx_live_histories
 

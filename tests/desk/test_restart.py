@@ -15,15 +15,19 @@ from callsop.desk.services.telephony import (
 from callsop.telephony import hep
 from callsop.telephony.collector import Collector
 from callsop.telephony.dialogs import CallEvent
+from callsop.telephony.legs import CallJoiner
 from tests.desk.conftest import World
 from tests.telephony import flows
 
 PHONE, PROXY = ("192.0.2.4", 5060), ("192.0.2.1", 5060)
 
 
-def _collector() -> tuple[Collector, list[CallEvent]]:
+def _collector(t0: datetime) -> tuple[Collector, list[CallEvent]]:
+    """A collector as `callsop telephony` runs it (legs joined), its clock in
+    the middle of the replayed call, so the call's capture times are believed."""
     heard: list[CallEvent] = []
-    return Collector(heard.append), heard
+    clock = lambda: t0.timestamp() + 40  # noqa: E731
+    return Collector(heard.append, clock=clock, tracker=CallJoiner()), heard
 
 
 def _play(collector: Collector, messages: list[tuple[float, bytes]], start: float) -> None:
@@ -42,7 +46,7 @@ def test_a_restart_mid_call_takes_the_call_up_again(world: World, t0: datetime) 
     world.alice.save()
     messages = flows.answered_call()
     before, after = messages[:5], messages[5:]  # stops after the answer, before the hold
-    first, heard = _collector()
+    first, heard = _collector(t0)
     _play(first, before, t0.timestamp())
     _store(heard)
     call = Call.objects.get()
@@ -51,7 +55,7 @@ def test_a_restart_mid_call_takes_the_call_up_again(world: World, t0: datetime) 
     # Started again: only what was stored is known.
     histories = pbx_live_histories()
     assert [[e.kind for e in h] for h in histories] == [["offered", "ringing", "answered"]]
-    second, heard_after = _collector()
+    second, heard_after = _collector(t0)
     for history in histories:
         second.tracker.resume(history)
     _play(second, messages[2:4] + after, t0.timestamp())  # with a retransmitted 180 and 200
@@ -66,6 +70,6 @@ def test_a_restart_mid_call_takes_the_call_up_again(world: World, t0: datetime) 
 
 
 def test_a_fresh_collector_ignores_a_dialog_it_never_saw(world: World, t0: datetime) -> None:
-    fresh, heard = _collector()
+    fresh, heard = _collector(t0)
     _play(fresh, flows.answered_call()[5:], t0.timestamp())
     assert heard == []

@@ -12,10 +12,18 @@ A proxy's in and out copies and retransmissions repeat a message: the
 tracker counts each (sender's tag, CSeq, method or status) of a dialog
 once. A re-INVITE older than one already seen from the same side changes
 nothing, and a dialog reports nothing after its end.
+
+The tracker holds at most `max_dialogs` dialogs, so no stream of INVITEs
+can grow it without bound: when full, a new dialog pushes out the least
+recently seen ended one (kept only for late copies), else the least
+recently seen call never answered, else the least recently seen answered
+call. Each message files its dialog at the end of its standing's queue, so
+finding the one to push out costs O(1).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -33,6 +41,11 @@ NOT_AN_END = frozenset({401, 407, 491})
 LINGER_S = 32.0  # an ended dialog is kept this long for late copies (Timer F)
 UNANSWERED_IDLE_S = 180.0  # Timer C: a call never answered and silent this long is gone
 ANSWERED_IDLE_S = 4 * 3600.0  # an answered call silent this long lost its BYE
+# A chain's busiest moment, with room: 50 new calls a second through a
+# back-to-back PBX (two dialogs each), three minutes' talk and a minute and
+# a half's linger after the end (the collector's sweep) keep some 27,000.
+MAX_DIALOGS = 50_000
+ENDED, UNANSWERED, ANSWERED = 0, 1, 2  # standings, in the order they are pushed out
 _TRACKED = frozenset({"INVITE", "BYE", "CANCEL", "REFER"})
 
 
@@ -68,16 +81,35 @@ class _Dialog:
         default_factory=dict
     )
     seen: set[tuple[str | None, int, str, str]] = field(default_factory=set)
+    filed: int = -1  # the standing whose queue holds it; -1 before it is filed
+
+    @property
+    def standing(self) -> int:
+        if self.ended_at is not None:
+            return ENDED
+        return ANSWERED if self.answered else UNANSWERED
 
 
 class DialogTracker:
-    """Follows every dialog it is shown and says what happened in each."""
+    """Follows every dialog it is shown and says what happened in each;
+    `evicted` counts the dialogs pushed out to make room."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_dialogs: int = MAX_DIALOGS) -> None:
+        if max_dialogs < 1:
+            raise ValueError(f"max_dialogs must be at least 1, not {max_dialogs}")
+        self.max_dialogs = max_dialogs
+        self.evicted = 0
         self._dialogs: dict[str, _Dialog] = {}
+        # Call-IDs by standing, least recently seen first.
+        self._queues: tuple[OrderedDict[str, None], ...] = tuple(
+            OrderedDict() for _ in (ENDED, UNANSWERED, ANSWERED)
+        )
 
     def __len__(self) -> int:
         return len(self._dialogs)
+
+    def __contains__(self, call_id: object) -> bool:
+        return call_id in self._dialogs
 
     def feed(
         self,
@@ -97,11 +129,23 @@ class DialogTracker:
         if dialog is None:
             if message.method != "INVITE" or message.to_tag is not None:
                 return []  # a dialog begun before we listened
-            dialog = self._dialogs[message.call_id] = _Dialog(
-                message.from_tag, message.from_user, message.to_user, source, at
-            )
+            dialog = _Dialog(message.from_tag, message.from_user, message.to_user, source, at)
+            self._admit(message.call_id, dialog)
             return [self._event(message, dialog, "offered", at)]
         dialog.last_seen = at
+        events = self._follow(message, dialog, number, cseq_method, at, destination)
+        self._file(message.call_id, dialog)
+        return events
+
+    def _follow(
+        self,
+        message: SipMessage,
+        dialog: _Dialog,
+        number: int,
+        cseq_method: str,
+        at: float,
+        destination: str | None,
+    ) -> list[CallEvent]:
         if dialog.caller_tag is None and message.from_tag is not None:
             # A dialog resumed from stored events: the caller's tag is learnt
             # from the first message, whose From is the caller or the callee.
@@ -140,7 +184,34 @@ class DialogTracker:
                 dialog.holding.discard(event.by)
             elif event.kind in ("hangup", "cancelled", "failed"):
                 return  # over: nothing to take up
-        self._dialogs[first.call_id] = dialog
+        if first.call_id in self._dialogs:
+            self._drop(first.call_id)
+        self._admit(first.call_id, dialog)
+
+    def _admit(self, call_id: str, dialog: _Dialog) -> None:
+        """Files a new dialog, pushing out the idlest one when full."""
+        while len(self._dialogs) >= self.max_dialogs:
+            queue = next(q for q in self._queues if q)
+            evicted, _ = queue.popitem(last=False)
+            del self._dialogs[evicted]
+            self.evicted += 1
+        self._dialogs[call_id] = dialog
+        self._file(call_id, dialog)
+
+    def _file(self, call_id: str, dialog: _Dialog) -> None:
+        """Puts a dialog just heard at the end of its standing's queue."""
+        standing = dialog.standing
+        if standing == dialog.filed:
+            self._queues[standing].move_to_end(call_id)
+            return
+        if dialog.filed >= 0:
+            del self._queues[dialog.filed][call_id]
+        self._queues[standing][call_id] = None
+        dialog.filed = standing
+
+    def _drop(self, call_id: str) -> None:
+        dialog = self._dialogs.pop(call_id)
+        del self._queues[dialog.filed][call_id]
 
     def _event(
         self, message: SipMessage, dialog: _Dialog, kind: Kind, at: float, **extra: str | None
@@ -237,5 +308,5 @@ class DialogTracker:
             or d.last_seen < at - ANSWERED_IDLE_S
         ]
         for key in old:
-            del self._dialogs[key]
+            self._drop(key)
         return len(old)

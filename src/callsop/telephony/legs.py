@@ -46,7 +46,7 @@ for it rather than wrong. AMI (`callsop telephony --ami`) reports both.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -57,6 +57,10 @@ Role = Literal["first", "ring", "consult", "own-phone"]
 RELAY_WINDOW_S = 5.0  # a PBX relays a call to the desk within this of receiving it
 _SAME: dict[Side, Side] = {"caller": "caller", "callee": "callee"}
 _SWAPPED: dict[Side, Side] = {"caller": "callee", "callee": "caller"}
+
+
+def _started(call: _Call) -> float:
+    return call.started_at
 
 
 def _leading_number(user: str) -> str:
@@ -121,8 +125,9 @@ class CallJoiner:
         self._calls: dict[str, _Call] = {}
         self._leg_of: dict[str, str] = {}  # a leg's Call-ID -> its call's key
         self._own_phones: dict[str, _OwnPhone] = {}
-        # A number (a caller's, or a desk's in a call) -> the calls it is in.
-        self._by_number: dict[str, set[str]] = {}
+        # (a PBX address the call goes through, or "" when not known; a number
+        # in it, the caller's or a desk's) -> its calls' keys, oldest first.
+        self._by_number: dict[tuple[str, str], dict[str, None]] = {}
         self.joined = 0  # legs joined to a call
 
     def __len__(self) -> int:
@@ -161,8 +166,10 @@ class CallJoiner:
         if message.method != "INVITE" or message.to_tag is not None or destination is None:
             return
         call = self._calls.get(message.call_id)
-        if call is not None:
+        if call is not None and destination not in call.pbx:
             call.pbx.add(destination)
+            for number in {call.caller, *call.desks()}:
+                self._index_at(destination, number, call)
 
     def _is_new(self, message: SipMessage) -> bool:
         return (
@@ -200,28 +207,41 @@ class CallJoiner:
         self._start(message, at, destination)
         return True
 
-    def _with(self, numbers: set[str]) -> list[_Call]:
-        """The live calls any of `numbers` is in, the newest first."""
-        keys = set().union(*(self._by_number.get(n, set()) for n in numbers))
-        calls = [self._calls[k] for k in keys if k in self._calls and not self._calls[k].ended]
-        return sorted(calls, key=lambda c: c.started_at, reverse=True)
+    def _newest(self, pbx: str, numbers: set[str]) -> Iterator[_Call]:
+        """The live calls through `pbx` (or through no known PBX) that any of
+        `numbers` is in, the newest first."""
+        keys = [
+            key
+            for number in numbers
+            for where in (pbx, "")
+            for key in self._by_number.get((where, number), {})
+        ]
+        calls = (self._calls.get(key) for key in dict.fromkeys(keys))
+        live = sorted((c for c in calls if c is not None and not c.ended), key=_started)
+        return reversed(live)
 
     def _index(self, number: str | None, call: _Call) -> None:
+        for where in call.pbx or {""}:
+            self._index_at(where, number, call)
+
+    def _index_at(self, where: str, number: str | None, call: _Call) -> None:
         if number:
-            self._by_number.setdefault(number, set()).add(call.key)
+            self._by_number.setdefault((where, number), {})[call.key] = None
 
     def _relays(self, source: str, numbers: set[str], at: float) -> bool:
         """Whether `source` is relaying a call it was just sent: a PBX."""
-        return any(
-            source in call.pbx and at - call.started_at <= RELAY_WINDOW_S and call.caller in numbers
-            for call in self._with(numbers)
-        )
+        for number in numbers:
+            for key in reversed(self._by_number.get((source, number), {})):
+                call = self._calls.get(key)
+                if call is None or at - call.started_at > RELAY_WINDOW_S:
+                    break  # the rest are older still
+                if call.caller == number and not call.ended:
+                    return True
+        return False
 
     def _parent(self, pbx: str, numbers: set[str]) -> _Call | None:
-        for call in self._with(numbers):
-            if (not call.pbx or pbx in call.pbx) and (
-                call.caller in numbers or numbers & call.desks()
-            ):
+        for call in self._newest(pbx, numbers):
+            if call.caller in numbers or numbers & call.desks():
                 return call
         return None
 
@@ -364,19 +384,20 @@ class CallJoiner:
             if not any(leg in self.tracker for leg in call.legs):
                 for leg in call.legs.values():
                     self._leg_of.pop(leg.call_id, None)
-                    for number in (call.caller, leg.to_user):
-                        self._unindex(number, key)
+                    for where in call.pbx or {""}:
+                        for number in (call.caller, leg.to_user):
+                            self._unindex((where, number or ""), key)
                 del self._calls[key]
         for key in [k for k in self._own_phones if k not in self.tracker]:
             del self._own_phones[key]
         return gone
 
-    def _unindex(self, number: str | None, key: str) -> None:
-        keys = self._by_number.get(number or "")
+    def _unindex(self, at: tuple[str, str], key: str) -> None:
+        keys = self._by_number.get(at)
         if keys is not None:
-            keys.discard(key)
+            keys.pop(key, None)
             if not keys:
-                del self._by_number[number or ""]
+                del self._by_number[at]
 
     def resume(self, history: list[CallEvent]) -> None:
         """Takes up a call from its stored events (after a restart): its

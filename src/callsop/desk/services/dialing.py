@@ -87,7 +87,9 @@ def dial_finished(*, job: DialJob, attempt: Attempt) -> DialJob | None:
     try:
         if not attempt.dialled and call.state == Call.State.RINGING:
             out.outbound_not_dialled(call=call)  # the customer was never called
-        elif attempt.outcome in ("no-answer", "busy", "failed") and call.state == Call.State.RINGING:
+        elif (
+            attempt.outcome in ("no-answer", "busy", "failed") and call.state == Call.State.RINGING
+        ):
             out.outbound_no_answer(call=call, now=ended)
         elif attempt.outcome == "dropped" and call.state in (Call.State.TALKING, Call.State.HELD):
             follow = out.outbound_dropped(call=call, now=ended)
