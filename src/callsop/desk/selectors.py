@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from callsop.desk.models import (
@@ -63,6 +63,63 @@ def past_calls(staff: Staff, phone_key: str, *, exclude: int | None = None) -> Q
     if exclude is not None:
         qs = qs.exclude(pk=exclude)
     return qs.select_related("clerk").order_by("-started_at")[:5]
+
+
+# Score bands as the scorecard colours them: [low, high), None for open-ended.
+SCORE_BANDS: dict[str, tuple[float | None, float | None]] = {
+    "good": (85, None),
+    "mid": (70, 85),
+    "bad": (None, 70),
+}
+
+
+@dataclass(frozen=True)
+class CallQuery:
+    """What a call search asks for; every part is optional and they all apply."""
+
+    phone_key: str = ""  # engine.history.normalise_phone of the number typed
+    name: str = ""
+    clerk_id: int | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+    failed_rule: str = ""  # a rule id the call failed
+    band: str = ""  # a key of SCORE_BANDS, or "none" for a call not scored
+
+
+def call_search(club_ids: list[int], query: CallQuery) -> QuerySet[Call]:
+    """Ended calls of `club_ids` matching `query`, newest first. A number is
+    matched on the indexed `phone_key`, so a phone search reads no other calls."""
+    calls: QuerySet[Call]
+    if query.phone_key:
+        # The club is tested on `club_id + 0`, which no index serves, so the
+        # planner reads the number's few calls from the phone_key index; SQLite,
+        # without statistics, would otherwise walk the club's every call.
+        calls = Call.objects.annotate(club_of=F("club_id") + 0).filter(
+            phone_key=query.phone_key, club_of__in=club_ids, state=Call.State.ENDED
+        )
+    else:
+        calls = Call.objects.filter(club_id__in=club_ids, state=Call.State.ENDED)
+    if query.name:
+        calls = calls.filter(caller_name__icontains=query.name)
+    if query.clerk_id is not None:
+        calls = calls.filter(clerk_id=query.clerk_id)
+    if query.since is not None:
+        calls = calls.filter(started_at__gte=query.since)
+    if query.before is not None:
+        calls = calls.filter(started_at__lt=query.before)
+    if query.failed_rule:
+        # The roll-up's count for the call: [passed, failed], an overturned
+        # verdict already counted as passed.
+        calls = calls.filter(**{f"scorecard__counted__rules__{query.failed_rule}__1": 1})
+    if query.band == "none":
+        calls = calls.filter(Q(scorecard__isnull=True) | Q(scorecard__score__isnull=True))
+    elif query.band in SCORE_BANDS:
+        low, high = SCORE_BANDS[query.band]
+        if low is not None:
+            calls = calls.filter(scorecard__score__gte=low)
+        if high is not None:
+            calls = calls.filter(scorecard__score__lt=high)
+    return calls.select_related("clerk", "club", "scorecard").order_by("-started_at", "-pk")
 
 
 @dataclass

@@ -27,6 +27,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("desk/", desk.desk, name="desk"),
     path("desk/ringing/", desk.ringing, name="ringing"),
+    path("desk/due/", desk.due, name="desk-due"),
     path("desk/presence/", desk.presence, name="presence"),
     path("calls/", desk.call_list, name="calls"),
     path("calls/new-incoming/", calls.call_new_incoming, name="call-new-incoming"),

@@ -15,6 +15,7 @@ from callsop.desk.models import Call, CallEvent, Club, Complaint, Escalation, Me
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 from callsop.desk.services.scoring import call_score
+from callsop.desk.services.tasks import missed_call_callback
 from callsop.engine.history import normalise_phone
 
 CALLER_FIELDS = ("caller_name", "caller_org", "caller_purpose", "caller_phone", "caller_address")
@@ -242,6 +243,7 @@ def call_end(*, call: Call, by: str = "customer", now: datetime | None = None) -
     at = moment(now)
     if call.state == Call.State.RINGING and call.direction == "inbound":
         _finish(call, at, by=by, outcome=Call.Outcome.MISSED)
+        missed_call_callback(call=call, at=at)  # hung up before the answer, or rang out
         return call
     dropped = by == "network"
     _finish(call, at, by=by, outcome=Call.Outcome.DROPPED if dropped else Call.Outcome.COMPLETED)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -12,11 +9,13 @@ from django.views.decorators.http import require_POST
 
 from callsop.desk import selectors
 from callsop.desk.models import Call, Staff
-from callsop.desk.services.access import clubs_readable, staff_of
+from callsop.desk.services.access import staff_of
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.inbox import presence_set
 from callsop.desk.services.scoring import scores_recheck
+from callsop.desk.services.tasks import due_work
 from callsop.desk.views.common import staff_view, tz_of
+from callsop.desk.views.search import call_list_page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -41,9 +40,19 @@ def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
             "unclaimed": selectors.unclaimed_calls(staff),
             "live": selectors.my_live_calls(staff),
             "inbox": box,
+            "due": due_work(staff, now, tz_of(staff)),
             "colleagues": selectors.colleagues(staff),
         },
     )
+
+
+@staff_view
+def due(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """Polled by the desk every few seconds: the 待辦 card's tasks and counts."""
+    if staff.club_id is None:
+        return HttpResponse(status=204)
+    work = due_work(staff, timezone.now(), tz_of(staff))
+    return render(request, "desk/_due.html", {"due": work})
 
 
 @staff_view
@@ -75,15 +84,5 @@ def presence(request: HttpRequest, staff: Staff) -> HttpResponse:
 
 @staff_view
 def call_list(request: HttpRequest, staff: Staff) -> HttpResponse:
-    clubs = clubs_readable(staff)
-    scores_recheck(club_ids=list(clubs.values_list("pk", flat=True)))
-    calls = Call.objects.filter(club__in=clubs, state=Call.State.ENDED).select_related(
-        "clerk", "club", "scorecard"
-    )
-    if staff.role == Staff.Role.CLERK:
-        calls = calls.filter(clerk=staff)
-    days = request.GET.get("days", "7")
-    if days.isdigit():
-        calls = calls.filter(started_at__gte=timezone.now() - timedelta(days=int(days)))
-    page = Paginator(calls.order_by("-started_at"), 50).get_page(request.GET.get("page"))
-    return render(request, "desk/call_list.html", {"page": page, "days": days})
+    """通話紀錄, searched by number, name, clerk, dates and verdict."""
+    return call_list_page(request, staff)
