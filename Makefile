@@ -46,10 +46,14 @@ typecheck: $(STAMP)
 unit: $(STAMP) system-packages
 	$(BIN)/pytest
 
-# The desk's tests (browser tests included) on a throwaway local PostgreSQL.
+# The desk's tests (browser tests included) on a throwaway local PostgreSQL,
+# with the recorded Asterisk calls reaching the desk.
+PG_TELEPHONY := tests/telephony/test_asterisk_recordings.py::test_over_ami_the_desk_has_the_call \
+  tests/telephony/test_asterisk_recordings.py::test_over_hep_the_desk_has_the_call \
+  tests/telephony/test_ami.py::test_ami_calls_reach_the_desk
 unit-postgres: $(STAMP) system-packages
 	url=$$(scripts/pg-test-server start) \
-	  && DATABASE_URL=$$url $(BIN)/pytest tests/desk; \
+	  && DATABASE_URL=$$url $(BIN)/pytest tests/desk $(PG_TELEPHONY); \
 	  status=$$?; scripts/pg-test-server stop; exit $$status
 
 system-packages:
@@ -66,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dashboard_bench.py
 	$(BIN)/python benchmarks/desk_load.py
 	$(BIN)/python benchmarks/desk_feed_bench.py
+	$(BIN)/python benchmarks/pbx_rate.py
 	$(BIN)/python benchmarks/voice_bench.py
 	$(BIN)/python benchmarks/asr_bench.py
 	$(BIN)/python benchmarks/speech_accuracy.py
