@@ -243,6 +243,11 @@
     list.textContent = "";
     names.forEach(function (name) { var li = document.createElement("li"); li.textContent = name; list.appendChild(li); });
     box.hidden = !names.length;
+    // Closed (Escape, 取消), the keyboard goes back to the end button, so E works again.
+    dialog.addEventListener("close", function () {
+      var opener = form.querySelector("[data-end-open]");
+      if (opener && opener.isConnected) { opener.focus(); }
+    }, { once: true });
     dialog.showModal();
     if (details) { save(details); } // the last keystrokes go while the clerk answers
   }
