@@ -24,6 +24,7 @@ import argparse
 import base64
 import dataclasses
 import heapq
+import itertools
 import json
 import os
 import re
@@ -84,19 +85,26 @@ def recordings() -> dict[str, list[Message]]:
 
 
 _CALL_ID = re.compile(rb"^(Call-ID|i):\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+# A desk's extension where SIP names a phone: sip:101@…, and baresip's Contact sip:101-0x…
+_DESK = re.compile(rb"(sips?:)(101|102)([@-])")
+_DESKS = itertools.count()
 _TAG = re.compile(rb";tag=([^;>\s]+)")
 
 
 def fresh(messages: list[Message], mark: str) -> list[Message]:
     """A replayed call: the recording with its own Call-IDs (beginning with
-    `mark`), tags and customer number (as long as the recorded one, so no
-    length in the message changes)."""
+    `mark`), tags, customer number (as long as the recorded one, so the
+    SDP's length does not change) and desks: a chain has a desk phone per
+    call in progress, where the recording has two (101, 102)."""
     tag = mark.encode()
     number = f"09{zlib.crc32(tag) % 10**8:08d}".encode()
+    first = 10000 + 2 * (next(_DESKS) % 40000)
+    desks = {b"101": str(first).encode(), b"102": str(first + 1).encode()}
     out = []
     for m in messages:
         payload = _CALL_ID.sub(lambda g: g[1] + b": " + tag + b"-" + g[2], m.payload)
         payload = _TAG.sub(lambda g: b";tag=" + tag + g[1], payload)
+        payload = _DESK.sub(lambda g: g[1] + desks[g[2]] + g[3], payload)
         out.append(dataclasses.replace(m, payload=payload.replace(CUSTOMER, number)))
     return out
 
