@@ -32,22 +32,13 @@ from callsop.telephony.dialplan import next_dial
 from tests.helpers import ROOT
 from tests.telephony import ami_server as ami
 from tests.telephony.ami_server import DESK, AmiServer, Script
+from tests.telephony.test_click_to_dial import PLAN as PJSUA_PLAN
 
 RING_PERIOD_S = 0.3
 RING_FOR_S = (10 - 0.5) * RING_PERIOD_S  # dialplan.ring_for_s of the policy below
 NEAR_S = 0.05  # the desk's times against the replayed events'
-PLAN = {
-    "plan_purpose": "提醒 InBody 檢測",
-    "caller_phone": "0912-345-678",
-    "plan_name": "林美華",
-    "plan_name_verified": "on",
-    "plan_number_verified": "on",
-    "plan_salutation": "林小姐",
-    "plan_outline": "確認週六上午的檢測",
-    "plan_time_budget_min": "3",
-    "plan_material": "預約表",
-    "plan_hard_reply": "改約下週",
-}
+# The click-to-dial plan, its number written as a clerk types it.
+PLAN = PJSUA_PLAN | {"caller_phone": "0912-345-678"}
 
 
 @pytest.fixture
