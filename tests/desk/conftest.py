@@ -170,7 +170,7 @@ def ended_call(world: World) -> Callable[..., Any]:
         start = timezone.now() - timedelta(seconds=ago_s)
         call = svc.call_ring(club=world.xinyi, phone=phone, now=start)
         svc.call_answer(call=call, clerk=world.alice, now=start + timedelta(seconds=4))
-        return svc.call_end(call=call, now=start + timedelta(seconds=length_s))
+        return svc.call_end(by="customer", call=call, now=start + timedelta(seconds=length_s))
 
     return make
 

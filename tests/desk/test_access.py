@@ -28,7 +28,7 @@ def ended(world: World) -> Call:
         message="請回電",
     )
     svc.complaint_log(call=call, clerk=world.alice, summary="教練遲到")
-    return svc.call_end(call=call, now=start + timedelta(seconds=60))
+    return svc.call_end(by="customer", call=call, now=start + timedelta(seconds=60))
 
 
 def _pages(call: Call) -> list[str]:

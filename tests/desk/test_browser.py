@@ -388,7 +388,7 @@ def test_an_outgoing_call_unanswered_leaves_a_retry(desk: Desk, world: World) ->
 
 def test_a_manager_settles_a_dispute(desk: Desk, world: World) -> None:
     call = _answered(world, phone="0966-333-444", ago_s=60, after_s=15)  # 5 rings
-    call = svc.call_end(call=call, now=timezone.now() - timedelta(seconds=10))
+    call = svc.call_end(by="customer", call=call, now=timezone.now() - timedelta(seconds=10))
     before = Scorecard.objects.get(call=call).score
     assert before is not None
     rule = "inbound.answer-promptly"
@@ -462,7 +462,7 @@ def test_a_manager_settles_a_dispute(desk: Desk, world: World) -> None:
 
 def test_a_clerk_of_another_club_sees_nothing(desk: Desk, world: World) -> None:
     ended = _answered(world, phone="0977-444-555", ago_s=60, after_s=3)
-    ended = svc.call_end(call=ended, now=timezone.now() - timedelta(seconds=20))
+    ended = svc.call_end(by="customer", call=ended, now=timezone.now() - timedelta(seconds=20))
     ringing = svc.call_ring(club=world.xinyi, phone="0988-555-666")
 
     alice = desk.login(world.alice)  # the same pages show them to their own club

@@ -306,7 +306,7 @@ def test_a_missed_call_leaves_one_callback_task(desk: Desk, world: World) -> Non
     known = svc.call_ring(club=world.xinyi, phone="0912-345-678", now=now - timedelta(days=3))
     svc.call_answer(call=known, clerk=world.alice, now=now - timedelta(days=3, seconds=-5))
     svc.call_details_save(call=known, data={"caller_name": "林美玲"})
-    svc.call_end(call=known, now=now - timedelta(days=3, seconds=-60))
+    svc.call_end(by="customer", call=known, now=now - timedelta(days=3, seconds=-60))
 
     page = _alerts_on(desk, world.alice)
     card = _due_card(page)

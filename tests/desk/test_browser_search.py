@@ -42,7 +42,7 @@ def _call(club: Club, clerk: Staff, phone: str, *, answer_s: float, ago_min: flo
     start = timezone.now() - timedelta(minutes=ago_min)
     call = svc.call_ring(club=club, phone=phone, now=start)
     call = svc.call_answer(call=call, clerk=clerk, now=start + timedelta(seconds=answer_s))
-    return svc.call_end(call=call, now=start + timedelta(seconds=60))
+    return svc.call_end(by="customer", call=call, now=start + timedelta(seconds=60))
 
 
 @dataclass

@@ -39,7 +39,7 @@ def test_holds_add_up_and_a_held_call_ending_closes_the_hold(world: World, t0: d
     svc.call_hold(call=call, now=t0 + timedelta(seconds=20))
     svc.call_resume(call=call, now=t0 + timedelta(seconds=40))
     svc.call_hold(call=call, now=t0 + timedelta(seconds=50))
-    call = svc.call_end(call=call, now=t0 + timedelta(seconds=60))
+    call = svc.call_end(by="customer", call=call, now=t0 + timedelta(seconds=60))
     assert call.hold_count == 2
     assert call.hold_total_s == pytest.approx(30)
     assert [e.type for e in call.events.all()][-2:] == ["resume", "hangup"]
@@ -67,7 +67,7 @@ def test_a_known_number_brings_its_name_but_a_typed_name_is_asked(
 ) -> None:
     first = _answered(world, t0)
     svc.call_details_save(call=first, data={"caller_name": "王大明"})
-    svc.call_end(call=first, now=t0 + timedelta(seconds=60))
+    svc.call_end(by="customer", call=first, now=t0 + timedelta(seconds=60))
     again = svc.call_ring(club=world.xinyi, phone="+886 912 345 678", now=t0 + timedelta(hours=1))
     assert again.caller_name == "王大明" and again.customer_known
     other_club = svc.call_ring(club=world.banqiao, phone="0912345678", now=t0 + timedelta(hours=1))
@@ -168,7 +168,7 @@ def test_a_complaint_is_logged_the_same_day_once(world: World, t0: datetime) -> 
     )
     complaint = Complaint.objects.get()
     assert complaint.summary == "教練遲到二十分鐘" and complaint.state == Complaint.State.OPEN
-    call = svc.call_end(call=call, now=t0 + timedelta(seconds=90))
+    call = svc.call_end(by="customer", call=call, now=t0 + timedelta(seconds=90))
     verdicts = {f["rule"]: f["verdict"] for f in call.scorecard.findings}
     assert verdicts["complaint.same-day-record"] == "pass"
 
@@ -193,9 +193,10 @@ def test_a_wrong_number_is_tagged_and_ended(world: World, t0: datetime) -> None:
 
 
 def test_an_ended_call_takes_no_more_actions(world: World, t0: datetime) -> None:
-    call = svc.call_end(call=_answered(world, t0), now=t0 + timedelta(seconds=20))
-    for action in (svc.call_end, svc.call_wrong_number):
-        with pytest.raises(ActionError):
-            action(call=call, now=t0 + timedelta(seconds=30))
+    call = svc.call_end(by="customer", call=_answered(world, t0), now=t0 + timedelta(seconds=20))
+    with pytest.raises(ActionError):
+        svc.call_end(by="customer", call=call, now=t0 + timedelta(seconds=30))
+    with pytest.raises(ActionError):
+        svc.call_wrong_number(call=call, now=t0 + timedelta(seconds=30))
     with pytest.raises(ActionError):
         svc.call_hold(call=call, now=t0 + timedelta(seconds=30))

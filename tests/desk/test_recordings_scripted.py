@@ -33,7 +33,9 @@ def _desk_call(world: World, built: Built) -> Call:
     call = svc.call_answer(
         call=call, clerk=world.alice, now=start + timedelta(seconds=built.truth.answered)
     )
-    return svc.call_end(call=call, now=start + timedelta(seconds=built.truth.duration))
+    return svc.call_end(
+        by="customer", call=call, now=start + timedelta(seconds=built.truth.duration)
+    )
 
 
 def test_a_hold_heard_in_a_recording_from_the_ring_counts_as_the_call_s_hold(

@@ -109,7 +109,9 @@ def test_by_number_and_time_at_the_club_of_the_line(
             club=club, phone="0912-345-678", now=answered - shift - timedelta(seconds=5)
         )
         svc.call_answer(call=call, clerk=clerk, now=answered - shift)
-        calls[label] = svc.call_end(call=call, now=answered - shift + timedelta(seconds=40))
+        calls[label] = svc.call_end(
+            by="customer", call=call, now=answered - shift + timedelta(seconds=40)
+        )
     local = (answered + timedelta(seconds=1)).astimezone(ZoneInfo("Asia/Taipei"))
     name = f"in-0227001234-0912345678-{local:%Y%m%d-%H%M%S}-1700000000.99.wav"
     _drop(call_wav(), folder, name)
@@ -158,7 +160,7 @@ def test_a_file_for_a_call_still_in_progress_waits_for_its_end(
     log = Log()
     watcher = recordings_watch.Watcher(folder, log)
     assert _settled(watcher) == 0 and not log
-    svc.call_end(call=call)
+    svc.call_end(by="customer", call=call)
     assert watcher.scan(now=2.2 + recordings_watch.RETRY_S) == 1
     assert Recording.objects.get().call_id == call.pk
 

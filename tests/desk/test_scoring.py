@@ -22,7 +22,7 @@ def _held_call(world: World, t0: datetime, hold_s: float) -> Call:
     svc.call_answer(call=call, clerk=world.alice, now=t0 + timedelta(seconds=4))
     svc.call_hold(call=call, now=t0 + timedelta(seconds=10))
     svc.call_resume(call=call, now=t0 + timedelta(seconds=10 + hold_s))
-    return svc.call_end(call=call, now=t0 + timedelta(seconds=120))
+    return svc.call_end(by="customer", call=call, now=t0 + timedelta(seconds=120))
 
 
 def _verdict(call: Call, rule: str) -> str:
@@ -98,10 +98,10 @@ def test_the_dashboard_sums_the_roll_ups(world: World, t0: datetime) -> None:
     _held_call(world, t0 + timedelta(minutes=10), 90)
     late = svc.call_ring(club=world.xinyi, phone="0933", now=t0 + timedelta(hours=1))
     svc.call_answer(call=late, clerk=world.bob, now=t0 + timedelta(hours=1, seconds=14))
-    svc.call_end(call=late, now=t0 + timedelta(hours=1, seconds=60))
+    svc.call_end(by="customer", call=late, now=t0 + timedelta(hours=1, seconds=60))
     _held_call(world, t0 + timedelta(minutes=20), 10)
     other = svc.call_ring(club=world.banqiao, phone="0944", now=t0)
-    svc.call_end(call=other, now=t0 + timedelta(seconds=40))
+    svc.call_end(by="customer", call=other, now=t0 + timedelta(seconds=40))
     day = date(2026, 11, 27)
     data = selectors.dashboard([world.xinyi.pk], day, day, None, t0 + timedelta(hours=2))
     assert data.totals["calls"] == 4

@@ -31,7 +31,7 @@ def _ended(world: World) -> Call:
     start = timezone.now() - timedelta(minutes=5)
     call = svc.call_ring(club=world.xinyi, phone="0912", now=start)
     svc.call_answer(call=call, clerk=world.alice, now=start + timedelta(seconds=4))
-    return svc.call_end(call=call, now=start + timedelta(seconds=60))
+    return svc.call_end(by="customer", call=call, now=start + timedelta(seconds=60))
 
 
 def _verdict(call: Call, rule: str) -> str:

@@ -124,7 +124,7 @@ def _calls(world: World, n: int) -> None:
         svc.call_answer(
             call=call, clerk=world.alice if i % 2 else world.bob, now=at + timedelta(seconds=5)
         )
-        svc.call_end(call=call, now=at + timedelta(seconds=40))
+        svc.call_end(by="customer", call=call, now=at + timedelta(seconds=40))
 
 
 def test_the_dashboard_takes_the_same_queries_for_more_calls(world: World) -> None:

@@ -46,6 +46,8 @@ def demo_recording(
     start = now - timedelta(seconds=seconds + ANSWER_AFTER_S + 120)
     call = svc.call_ring(club=club, phone=named.number or "0933-222-111", now=start)
     call = svc.call_answer(call=call, clerk=clerk, now=start + timedelta(seconds=ANSWER_AFTER_S))
-    call = svc.call_end(call=call, now=start + timedelta(seconds=ANSWER_AFTER_S + seconds))
+    call = svc.call_end(
+        by="customer", call=call, now=start + timedelta(seconds=ANSWER_AFTER_S + seconds)
+    )
     stored = store_copy(path)
     return recording_queue(call=call, files=[stored], staff=None, origin=Recording.Origin.FOLDER)

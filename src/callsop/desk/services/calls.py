@@ -235,7 +235,7 @@ def _finish(
 
 @transaction.atomic(durable=True)
 @locks_call
-def call_end(*, call: Call, by: str = "customer", now: datetime | None = None) -> Call:
+def call_end(*, call: Call, by: str, now: datetime | None = None) -> Call:
     """The call ends; `by` is who hung up (the SOP: the caller first)."""
     _require_live(call)
     if by not in ("customer", "staff", "network"):
