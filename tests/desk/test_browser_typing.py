@@ -59,6 +59,7 @@ def _open_call(desk: Desk, world: World, call: Call) -> Page:
     page = desk.login(world.alice)
     page.goto(f"/calls/{call.pk}/")
     expect(page.locator("#call-panel .state")).to_have_text("通話中")
+    expect(page.locator("html[data-callscreen=ready]")).to_have_count(1)
     return page
 
 

@@ -110,13 +110,16 @@ class Baresip:
         self._reader.start()
 
     def _connect(self, port: int) -> socket.socket:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a loaded two-core machine starts it slowly
         while True:
             try:
                 return socket.create_connection(("127.0.0.1", port), timeout=1)
             except OSError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError("baresip did not start") from None
+                    log = (self.folder / "baresip.log").read_text("utf-8", "replace")
+                    raise AssertionError(
+                        f"baresip did not start (exit {self.process.poll()}):\n{log[-2000:]}"
+                    ) from None
                 time.sleep(0.05)
 
     def _read(self) -> None:

@@ -4,6 +4,7 @@ collector, and SIPp phones for the customer and the desk."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import socket
 import subprocess
@@ -198,14 +199,35 @@ def _sipp(scenario: Path, port: int, timeout: float, *target: str) -> list[str]:
     ]  # fmt: skip
 
 
+# Ports for the lab's phones and proxies come from below the kernel's
+# ephemeral range (32768-60999 on Linux), where no outgoing TCP connection of
+# the test run (the browser, the database, a phone's control socket) can take
+# one between the choice and the bind; each is free for UDP and TCP, and so is
+# the one two above it (SIPp's media port). None is handed out twice in a run.
+_LAB_PORTS = range(20000, 32000, 4)
+_handed_out: set[int] = set()
+
+
+def _bindable(port: int) -> bool:
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
 def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
+    ports: list[int] = []
+    for port in random.sample(_LAB_PORTS, len(_LAB_PORTS)):
+        if port in _handed_out or not (_bindable(port) and _bindable(port + 2)):
+            continue
+        _handed_out.add(port)
+        ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise AssertionError("no free ports left for the SIP lab")
 
 
 @dataclass

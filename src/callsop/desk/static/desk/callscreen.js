@@ -286,6 +286,7 @@
     if (form) { wireDetails(form); }
     var panel = document.getElementById("call-panel");
     if (panel) { restorePanel(panel); }
+    document.documentElement.dataset.callscreen = "ready"; // for whoever waits on the page's scripts
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();
