@@ -81,7 +81,7 @@ def _unanswered(world: World, clerk: Staff, *, plan: dict[str, str] | None = Non
 def _reached(world: World, *, next_contact_at: datetime) -> Task:
     call = out.outbound_plan(club=world.xinyi, clerk=world.alice, data=PLAN)
     call = out.outbound_answered(call=out.outbound_dial(call=call))
-    return out.outbound_finish(call=call, next_contact_at=next_contact_at)
+    return out.outbound_finish(call=call, next_contact_at=next_contact_at, by="customer")
 
 
 def _pbx(call_id: str, kind: str, at: float, caller: str = "0912345678", line: str = LINE) -> None:

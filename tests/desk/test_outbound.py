@@ -83,7 +83,10 @@ def test_a_dropped_line_opens_the_redial_with_the_same_plan(world: World, t0: da
     redial = Call.objects.get(pk=redial.pk)
     out.outbound_answered(call=redial, now=t0 + timedelta(seconds=60))
     out.outbound_finish(
-        call=redial, next_contact_at=t0 + timedelta(days=7), now=t0 + timedelta(seconds=120)
+        call=redial,
+        next_contact_at=t0 + timedelta(days=7),
+        by="customer",
+        now=t0 + timedelta(seconds=120),
     )
     call.refresh_from_db()
     verdicts = {f["rule"]: f["verdict"] for f in call.scorecard.findings}
@@ -94,10 +97,15 @@ def test_reaching_the_person_needs_the_next_contact(world: World, t0: datetime) 
     call = out.outbound_dial(call=_planned(world), now=t0)
     out.outbound_answered(call=call, now=t0 + timedelta(seconds=6))
     with pytest.raises(ActionError) as err:
-        out.outbound_finish(call=call, next_contact_at=t0, now=t0 + timedelta(seconds=60))
+        out.outbound_finish(
+            call=call, next_contact_at=t0, by="customer", now=t0 + timedelta(seconds=60)
+        )
     assert err.value.field == "next_contact_at"
     task = out.outbound_finish(
-        call=call, next_contact_at=t0 + timedelta(days=3), now=t0 + timedelta(seconds=60)
+        call=call,
+        next_contact_at=t0 + timedelta(days=3),
+        by="customer",
+        now=t0 + timedelta(seconds=60),
     )
     assert task.kind == Task.Kind.FOLLOW_UP
     call.refresh_from_db()

@@ -109,7 +109,7 @@ def _clerk_ends_when_talking(call: Call) -> threading.Thread:
                 if fresh.state == Call.State.TALKING:
                     time.sleep(0.3)
                     later = timezone.now() + timedelta(days=3)
-                    out.outbound_finish(call=fresh, next_contact_at=later)
+                    out.outbound_finish(call=fresh, next_contact_at=later, by="customer")
                     return
                 time.sleep(0.02)
         finally:

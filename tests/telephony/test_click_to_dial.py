@@ -85,7 +85,9 @@ def test_dialled_from_the_desk_unanswered_retried_then_reached(lab: Lab, clerk: 
                 if fresh.state == Call.State.TALKING:
                     time.sleep(0.5)
                     out.outbound_finish(
-                        call=fresh, next_contact_at=timezone.now() + timedelta(days=3)
+                        call=fresh,
+                        next_contact_at=timezone.now() + timedelta(days=3),
+                        by="customer",
                     )
                     return
                 time.sleep(0.05)

@@ -281,7 +281,7 @@ def outbound_absent(
 @transaction.atomic(durable=True)
 @locks_call
 def outbound_finish(
-    *, call: Call, next_contact_at: datetime, by: str = "customer", now: datetime | None = None
+    *, call: Call, next_contact_at: datetime, by: str, now: datetime | None = None
 ) -> Task:
     """The person was reached; the call ends with the next contact set (§1.4(8))."""
     if call.state not in (Call.State.TALKING, Call.State.HELD):
