@@ -30,6 +30,17 @@ _STRIP = re.compile(
     r"[ \t\n\r\f\v!-/:-@\[-`{-~\u00a0-\u00bf\u1680\u2000-\u206f\u2e00-\u2e7f\u3000-\u303f"
     r"\ufe10-\ufe1f\ufe30-\ufe4f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]+"
 )
+# A recogniser's marks ([UNK], <unk>, [noise]) and the hesitation 呃 go too,
+# by a slower pattern used only on text that may hold them.
+_STRIP_MARKS = re.compile(
+    r"(?:\[[A-Za-z_]{1,12}\]|<[A-Za-z_|]{1,16}>|" + _STRIP.pattern.removesuffix("]+") + "呃])+"
+)
+
+
+def _stripper(text: str) -> re.Pattern[str]:
+    return _STRIP_MARKS if "[" in text or "<" in text or "呃" in text else _STRIP
+
+
 _WIDE_OR_UPPER = re.compile(r"[A-Z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
 _FULLWIDTH_TABLE = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF5B)}
 _t2s = opencc.OpenCC("t2s")
@@ -38,7 +49,7 @@ _s2t = opencc.OpenCC("s2t")
 
 def normalise(text: str) -> str:
     """The plain matching form of `text` (keeps SEP between utterances)."""
-    text = _STRIP.sub("", text)
+    text = _stripper(text).sub("", text)
     if _WIDE_OR_UPPER.search(text):
         text = text.translate(_FULLWIDTH_TABLE).lower()
     return text
@@ -59,13 +70,14 @@ def locate(original: str, start: int, length: int) -> str:
     if length <= 0:
         return original
     last = start + length - 1
-    first_gap = _STRIP.search(original)
+    strip = _stripper(original)
+    first_gap = strip.search(original)
     if first_gap is None or first_gap.start() > last:  # nothing removed before the words
         return original[start : last + 1]
     first_at = last_at = None
     kept = 0  # normalised characters before `previous`
     previous = 0
-    for gap in _STRIP.finditer(original):
+    for gap in strip.finditer(original):
         run = gap.start() - previous
         if first_at is None and start < kept + run:
             first_at = previous + start - kept

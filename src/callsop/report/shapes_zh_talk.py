@@ -167,4 +167,28 @@ SHAPES: tuple[tuple[str, str], ...] = (
     (r"(?P<d1><D>) of talk \(≤ (?P<d2><D>)\)", "交談 {d1}（未超過 {d2}）"),
     ("(?P<d><D>) of talk and no recap of the key points", "交談 {d}，卻沒有複述重點"),
     (r"recapped the key points \((?P<p>.+)\)", "已複述重點（「{p}」）"),
+    (
+        r"restated the key points in their own words after (?P<p>.+) "
+        r"\((?P<n>\d+) key terms of (?P<m>\d+) earlier turns\)",
+        "以「{p}」帶出，用自己的話複述重點（重提先前 {m} 句話中的 {n} 個重點詞）",
+    ),
+    (
+        r"restated the key points in their own words "
+        r"\((?P<n>\d+) key terms of (?P<m>\d+) earlier turns\)",
+        "用自己的話複述重點（重提先前 {m} 句話中的 {n} 個重點詞）",
+    ),
+    ("pushed back at an upset caller \\((?P<p>.+)\\)", "對不滿的客戶頂回去（「{p}」）"),
+    # holds announced in speech (hold rules)
+    (
+        r"hold of (?P<d1><D>) at (?P<d2><D>) \(> (?P<d3><D>)\), heard in speech",
+        "保留 {d1}（第 {d2}起），超過 {d3}（由對話聽出）",
+    ),
+    (
+        r"one hold of (?P<d1><D>) \(≤ (?P<d2><D>)\), heard in speech",
+        "保留一次，{d1}（未超過 {d2}）（由對話聽出）",
+    ),
+    (
+        r"(?P<n>\d+) holds, the longest of (?P<d1><D>) \(≤ (?P<d2><D>)\), heard in speech",
+        "保留 {n} 次，最長 {d1}（未超過 {d2}）（由對話聽出）",
+    ),
 )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from callsop.engine.call import Call
 from callsop.engine.transcript import Transcript
-from callsop.text import Hit, locate, to_simplified
+from callsop.text import Hit
 
 # A word before 會館 that makes it a place, not the club's name (到會館來).
 _NOT_A_NAME_BEFORE = frozenset("到來来去在回的本貴贵")
@@ -78,80 +76,3 @@ def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
             found.append((turn, last, ends[last] - begins[turn]))
     t.memo["talk_overs"] = found
     return found
-
-
-@dataclass(frozen=True)
-class Address:
-    """Staff calling someone by surname and title (王先生) in turn `turn`."""
-
-    turn: int
-    surname: str  # in Simplified script, to compare across scripts
-    words: str  # as said
-    known_then: bool  # the caller said it, or the record held it, before
-
-
-@dataclass(frozen=True)
-class Names:
-    addresses: tuple[Address, ...]
-    held: frozenset[str]  # surnames the record held before the call
-    given: dict[int, frozenset[str]]  # turn -> surnames the caller gave in it (我姓王)
-
-    @property
-    def caller_surnames(self) -> frozenset[str]:
-        """The caller's own surname(s): held by the record or given in speech."""
-        return self.held.union(*self.given.values())
-
-
-def _held_surnames(call: Call) -> set[str]:
-    compiled, record = call.compiled, call.record
-    held = set()
-    if record.customer and record.customer.known:
-        surname = compiled.surname_of(record.customer.name)
-        if surname:
-            held.add(to_simplified(surname))
-    if record.plan and record.plan.salutation:
-        held |= {to_simplified(s) for s in compiled.addressed_in(record.plan.salutation)}
-        surname = compiled.surname_of(record.plan.salutation)
-        if surname:
-            held.add(to_simplified(surname))
-    return held
-
-
-def names(call: Call, t: Transcript) -> Names:
-    """Who was called what on this call, worked out once for every rule."""
-    cached: Names | None = t.memo.get("names")
-    if cached is not None:
-        return cached
-    compiled = call.compiled
-    held = _held_surnames(call)
-    given: dict[int, set[str]] = {}
-    for hit in t.find("caller_name_given"):
-        if t.speakers[hit.utterance] == "staff":
-            continue
-        after = t.norms[hit.utterance][hit.end : hit.end + 2]
-        for size in (2, 1):
-            if after[:size] in compiled.surnames:
-                given.setdefault(hit.utterance, set()).add(to_simplified(after[:size]))
-                break
-    mentioned: dict[int, set[str]] = {}  # by the caller or a third person: 王先生在嗎
-    said_by_staff: dict[int, list[tuple[str, str]]] = {}
-    for hit in t.find("titles"):
-        surname = compiled.surname_before(t.norms[hit.utterance], hit.start)
-        if surname is None:
-            continue
-        turn = hit.utterance
-        if t.speakers[turn] == "staff":
-            start = hit.start - len(surname)
-            words = locate(t.texts[turn], start, hit.end - start)
-            said_by_staff.setdefault(turn, []).append((to_simplified(surname), words))
-        else:
-            mentioned.setdefault(turn, set()).add(to_simplified(surname))
-    known = set(held)
-    addresses = []
-    for turn in sorted({*said_by_staff, *given, *mentioned}, key=t.position.__getitem__):
-        for surname, words in said_by_staff.get(turn, ()):
-            addresses.append(Address(turn, surname, words, surname in known))
-        known |= given.get(turn, set()) | mentioned.get(turn, set())
-    result = Names(tuple(addresses), frozenset(held), {k: frozenset(v) for k, v in given.items()})
-    t.memo["names"] = result
-    return result

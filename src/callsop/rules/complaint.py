@@ -6,8 +6,7 @@ from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.rules.base import Rule, speech
 from callsop.rules.common import talk_overs
-
-_QUESTION_MARKS = ("?", "？")
+from callsop.rules.speech_acts import clarifying_question, in_stock_offer
 
 
 def _is_complaint(call: Call) -> bool:
@@ -40,13 +39,18 @@ def check_listen_and_clarify(call: Call) -> Outcome:
         return t
     after = t.utterances[t.customer[0]].start if t.customer else 0.0
     staff = [i for i in t.staff if t.utterances[i].start >= after]
-    question = t.first("clarify", staff)
+    # A phrase of the list counts outside the stock offer (请问 opens
+    # 请问还有其他可以帮您的吗 too); else any question that is no offer.
+    plain = t.norms
+    listed = t.find("clarify", staff)
+    question = next(
+        (h for h in listed if not in_stock_offer(plain[h.utterance], h.start, h.end)), None
+    )
     asked = t.evidence(question) if question is not None else None
     if asked is None:
-        marked = next(
-            (i for i in staff if t.utterances[i].text.rstrip().endswith(_QUESTION_MARKS)), None
-        )
-        asked = t.turn(marked) if marked is not None else None
+        found = clarifying_question(t, staff)
+        if found is not None:
+            asked = t.turn(found[0])
     overs = talk_overs(call, t)
     if overs:
         s, _, early = overs[0]
@@ -77,9 +81,12 @@ RULES = (
         title="傾聽並問清楚",
         sources=("speech",),
         applies="calls tagged complaint",
-        checks="staff asks at least one clarifying question and never talks over the customer",
+        checks="staff asks at least one clarifying question and never talks over the customer; "
+        "a question is known by its words, not its punctuation (a final 嗎／呢, 有沒有, 是不是, "
+        "什麼, 哪, 幾, 怎麼…), and the stock offer 請問還有其他可以幫您的嗎 is none",
         applies_zh="標記為 complaint 的通話",
-        checks_zh="館員至少問一個釐清問題，且從不搶話打斷客戶",
+        checks_zh="館員至少問一個釐清問題，且從不搶話打斷客戶；是否提問看用字而非標點"
+        "（句末的嗎／呢、有沒有、是不是、什麼、哪、幾、怎麼…），制式的「請問還有其他可以幫您的嗎」不算",
         why="聽對方講述，不明則問。認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",
         options=("phrases.clarify", "timing.talk_over_grace_s"),
         check=check_listen_and_clarify,

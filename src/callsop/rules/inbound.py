@@ -6,7 +6,8 @@ from __future__ import annotations
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
-from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention, names
+from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention
+from callsop.rules.names import names
 from callsop.text import normalise
 
 

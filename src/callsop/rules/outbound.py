@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.engine.transcript import Transcript
 from callsop.rules.base import (
     Rule,
     answered_or_na,
@@ -14,6 +16,7 @@ from callsop.rules.base import (
     staff_turn_says,
 )
 from callsop.rules.common import club_mention
+from callsop.text import locate, to_simplified
 
 
 def check_plan_complete(call: Call) -> Outcome:
@@ -78,9 +81,52 @@ def check_verify_party(call: Call) -> Outcome:
     if not turns:
         return failed("staff never spoke")
     hit = t.first("verify_party", turns)
-    if hit is None:
-        return failed(f"did not check who answered in the first {len(turns)} staff turns")
-    return passed(f"checked the person ({hit.phrase})", t.evidence(hit))
+    if hit is not None:
+        return passed(f"checked the person ({hit.phrase})", t.evidence(hit))
+    for turn in turns:
+        text = t.norms[turn]
+        asked = asks_who_answered(text)
+        after = _next_turn(t, turn)
+        if asked is None and after is not None and t.speakers[after] == "staff":
+            # a recogniser's segment boundary may cut the question (請問是陳先 | 生嗎)
+            asked = asks_who_answered(text + t.norms[after])
+            if asked is not None and asked[0] >= len(text):
+                asked = None  # wholly in the next turn: that turn is judged on its own
+        if asked is not None:
+            words = locate(t.texts[turn], asked[0], min(asked[1], len(text)) - asked[0])
+            return passed(f"checked the person ({words})", t.turn(turn, words))
+    return failed(f"did not check who answered in the first {len(turns)} staff turns")
+
+
+# Asking who answered, in the many ways staff put it, with or without a
+# question mark (a recogniser seldom writes one): 您是之前反映冷氣的那位嗎,
+# 是陳先生本人嗎, 陳小姐嗎, 請問您是哪位, 王先生在嗎. Matched on the
+# Simplified form; 嘛 and 么 are a recogniser's 嗎.
+_ASKS = "(?:吗|嘛|么|吧|对吧|对不对|对吗|是吗|没错吧|是不是)"
+_TITLE = "(?:先生|小姐|女士|太太|老师|家长|妈妈|爸爸|同学|阿姨|会员)"
+_WHO_ANSWERED = re.compile(
+    # 您是…嗎, but not 您是要…嗎 / 您是不是有…: those ask what, not who
+    f"(?:您|你|妳)(?:就)?是(?!不|否|要|想|有|在|说|觉|可|会|用|打|还|已|怎|什|几|多)"
+    f".{{1,20}}?{_ASKS}"
+    f"|是不是.{{0,10}}?(?:本人|{_TITLE}|那位|这位)"
+    f"|本人(?:{_ASKS}|呢)"
+    f"|(?<!我)是.{{1,8}}?{_TITLE}(?:本人)?{_ASKS}"
+    f"|(?:这里|这边|那边)是.{{1,10}}?家{_ASKS}"
+    f"|{_TITLE}(?:{_ASKS}|在吗|在不在|在家吗)"
+    f"|(?:请问|您是|你是)哪位|怎么称呼(?:您|你)?|(?:您|你)怎么称呼|(?:您|你)贵姓"
+)
+
+
+def _next_turn(t: Transcript, turn: int) -> int | None:
+    """The turn right after `turn` in time order, if any."""
+    place = t.position[turn] + 1
+    return t.order[place] if place < len(t.order) else None
+
+
+def asks_who_answered(text: str) -> tuple[int, int] | None:
+    """The span of normalised `text` that asks who answered, if any."""
+    match = _WHO_ANSWERED.search(to_simplified(text))
+    return None if match is None else match.span()
 
 
 def check_thank_for_fetching(call: Call) -> Outcome:
@@ -290,9 +336,12 @@ RULES = (
         sources=("speech",),
         applies="outbound calls that were answered",
         checks="within the staff's first turns they check they reached the intended person "
-        "(請問是…嗎／請問您是…／…在嗎)",
+        "(請問是…嗎／請問您是…／…在嗎, and in other words: 您是之前反映…的那位嗎, "
+        "是陳先生本人嗎, 陳小姐嗎, 請問您是哪位; with or without a question mark)",
         applies_zh="已接通的撥出電話",
-        checks_zh="館員在開頭幾句話內確認找到要找的人（請問是…嗎／請問您是…／…在嗎）",
+        checks_zh="館員在開頭幾句話內確認找到要找的人（請問是…嗎／請問您是…／…在嗎，"
+        "或其他說法：您是之前反映…的那位嗎、是陳先生本人嗎、陳小姐嗎、請問您是哪位；"
+        "有無問號皆可）",
         why="同時核實對方是否是你要找的人。",
         options=("speech.verify_party_turns", "phrases.verify_party"),
         check=check_verify_party,

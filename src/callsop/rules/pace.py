@@ -13,6 +13,7 @@ from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.transcript import Transcript
 from callsop.rules.base import Rule, answered_or_na, seconds, voice
 from callsop.rules.common import talk_overs
+from callsop.rules.hold import holds_of
 
 
 def _on_voice(check: Callable[[Call], Outcome]) -> Callable[[Call], Outcome]:
@@ -101,7 +102,8 @@ def silences(call: Call, t: Transcript) -> list[tuple[float, float]]:
     """Stretches between the first and the last turn when nobody spoke,
     outside every hold, of at least the policy's dead-air limit."""
     limit = call.policy.timing.max_dead_air_s
-    holds = [(h.start, h.end if h.end is not None else float("inf")) for h in call.timeline.holds]
+    # A hold announced in speech is a hold here too, as it is for the hold rules.
+    holds = [(h.start, h.end if h.end is not None else float("inf")) for h in holds_of(call)[0]]
     found = []
     spoken_until = None
     for index in t.order:

@@ -11,9 +11,18 @@ from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
+from callsop.rules import details
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
-from callsop.rules.common import names
-from callsop.text import SEP, Hit, digit_spans, script_forms, spoken_digits, to_simplified
+from callsop.rules.names import names, same_surname
+from callsop.rules.speech_acts import pushback, recap, restates_something
+from callsop.text import (
+    SEP,
+    Hit,
+    locate,
+    script_forms,
+    spoken_digits,
+    to_simplified,
+)
 
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
@@ -127,6 +136,13 @@ def check_no_arguing(call: Call) -> Outcome:
     hit = t.first("arguing", "staff")
     if hit is not None:
         return failed(f"contradicted the customer ({hit.phrase})", t.evidence(hit))
+    # Pushing back in other words (但是我們確實沒有看到, 剛才跟你說了) at a
+    # caller who sounds upset, or on a complaint call.
+    found = pushback(t, "complaint" in call.tags)
+    if found is not None:
+        index, cue = found
+        words = locate(t.texts[index], cue.start, cue.end - cue.start)
+        return failed(f"pushed back at an upset caller ({words})", t.turn(index, words))
     return passed("never contradicted or blamed the customer")
 
 
@@ -152,7 +168,7 @@ def check_use_caller_name(call: Call) -> Outcome:
     if not own:
         return not_applicable("the caller's surname is not known")
     for address in found.addresses:
-        if address.surname in own:
+        if same_surname(address.surname, own):
             return passed(f"addressed the caller as {address.words}", t.turn(address.turn))
     return failed("knew the caller's surname but never addressed them by it")
 
@@ -176,25 +192,120 @@ def check_polite_expressions(call: Call) -> Outcome:
 
 
 def _caller_details(t: Transcript) -> list[tuple[int, str, str]]:
-    """The numbers, dates and times the caller gave: (turn, key, words)."""
-    turns = t.customer
+    """The numbers, dates, times, amounts and counts the caller gave: (turn,
+    key, words). Left out: numbers mentioned in passing (a hotline, the
+    club's own line, a house number, a year) and a detail the staff said
+    first, which the caller only echoes (那就週六見 after the staff's recap)."""
+    found = _details_of(t, t.customer)
+    return [(turn, key, words) for turn, key, words in found if not _staff_said_first(t, turn, key)]
+
+
+def _staff_said_first(t: Transcript, turn: int, key: str) -> bool:
+    """Whether a staff turn before `turn` already said the detail `key`."""
+    place, position = t.position[turn], t.position
+    if key.isdigit():
+        return any(key in digits for s, digits in _staff_digits(t) if position[s] < place)
+    earlier = [s for s in t.staff if position[s] < place]
+    if not earlier:
+        return False
+    if _DETAIL_KEY.fullmatch(key):
+        return any(_same_detail(key, said.key) for s in earlier for said in _sums_in(t, s))
+    sayings, closed = _sayings(key)
+    if t.in_order:  # the words before the turn are the earlier turns
+        joined, until, speakers = t.joined, t.starts[turn], t.speakers
+        for words in sayings:
+            at = joined.find(words, 0, until)
+            while at >= 0:
+                if speakers[t.turn_at(at)] == "staff" and _said_at(joined, at, words, closed):
+                    return True
+                at = joined.find(words, at + 1, until)
+        return False
+    for s in earlier:
+        text = t.norms[s]
+        for words in sayings:
+            at = text.find(words)
+            while at >= 0 and not _said_at(text, at, words, closed):
+                at = text.find(words, at + 1)
+            if at >= 0:
+                return True
+    return False
+
+
+def _staff_digits(t: Transcript) -> list[tuple[int, str]]:
+    """(turn, every digit said in it) of each staff turn, worked out once."""
+    cached: list[tuple[int, str]] | None = t.memo.get("staff_digits")
+    if cached is None:
+        cached = t.memo["staff_digits"] = [(s, spoken_digits(t.texts[s])) for s in t.staff]
+    return cached
+
+
+def _sums_in(t: Transcript, turn: int) -> list[details.Said]:
+    """The amounts and counts said in one staff turn (一千二 without its unit
+    too), worked out once."""
+    key = f"sums:{turn}"
+    cached: list[details.Said] | None = t.memo.get(key)
+    if cached is None:
+        cached = t.memo[key] = details.amounts_and_counts(t.norms[turn], bare="any")
+    return cached
+
+
+def _details_of(t: Transcript, turns: list[int]) -> list[tuple[int, str, str]]:
+    """The details said in `turns` and given to be taken down: (turn, key,
+    words), in time order."""
     if not turns:
         return []
-    norms, texts = t.norms, t.texts
-    offsets = list(accumulate([len(norms[i]) + 1 for i in turns[:-1]], initial=0))
-    raw_offsets = list(accumulate([len(texts[i]) + 1 for i in turns[:-1]], initial=0))
     found: list[tuple[int, str, str]] = []
-    for position, digits in digit_spans(SEP.join([texts[i] for i in turns])):
-        found.append((turns[bisect.bisect_right(raw_offsets, position) - 1], _key(digits), digits))
+    texts, norms = t.texts, t.norms
+    raw = SEP.join([texts[i] for i in turns])
+    raw_starts = list(accumulate([len(texts[i]) + 1 for i in turns[:-1]], initial=0))
+    for start, end, digits in details.digit_runs(raw):
+        if details.unit_follows(raw, end) or details.is_year(raw, end, digits):
+            continue  # 1500元: an amount, read below; 2025年: a year
+        k = bisect.bisect_right(raw_starts, start) - 1
+        local = raw[raw_starts[k] : start]
+        if details.passing_number(local, len(local), digits) or details.is_house_number(raw, start):
+            continue  # a hotline, the club's own line, a house number
+        found.append((turns[k], _key(digits), digits))
     joined = SEP.join([norms[i] for i in turns])
+    starts = list(accumulate([len(norms[i]) + 1 for i in turns[:-1]], initial=0))
     for match in _MARKERS.finditer(joined):
         at = match.start()
-        k = bisect.bisect_right(offsets, at) - 1
         end = at + (1 if joined[at] in _MARKER_KIND else 2)
-        when = read_when(norms[turns[k]], at - offsets[k], end - offsets[k])
-        if when is not None:
-            found.append((turns[k], when[0], when[1]))
+        when = read_when(joined, at, end)
+        if when is None or (
+            when[0].startswith("D") and details.is_house_number(joined, end - len(when[1]))
+        ):
+            continue  # 新樓路31號: an address, not a day of the month
+        found.append((turns[bisect.bisect_right(starts, at) - 1], when[0], when[1]))
+    for said in details.amounts_and_counts(joined):
+        found.append((turns[bisect.bisect_right(starts, said.start) - 1], said.key, said.words))
     return sorted(found, key=lambda d: t.position[d[0]])
+
+
+def _same_detail(caller: str, staff: str) -> bool:
+    """Whether the staff's detail `staff` says the caller's `caller` again:
+    the same key, or for an amount or count the same unit and a value the
+    caller's covers (兩三天 read back as 三天, 兩千多 as 兩千)."""
+    if caller == staff:
+        return True
+    if caller[:1] not in "AC" or caller[:1] != staff[:1]:
+        return False
+    a, b = _value_and_unit(caller), _value_and_unit(staff)
+    if a is None or b is None or a[2] != b[2]:
+        return False
+    return a[0] <= b[0] and b[1] <= a[1]
+
+
+_DETAIL_KEY = re.compile(r"([AC])(\d+)(?:-(\d+))?(\+?)(.*)")
+
+
+def _value_and_unit(key: str) -> tuple[int, int, str] | None:
+    match = _DETAIL_KEY.fullmatch(key)
+    if match is None:
+        return None
+    low = int(match.group(2))
+    high = int(match.group(3)) if match.group(3) else low
+    return low, high, match.group(5)
 
 
 def _key(digits: str) -> str:
@@ -238,15 +349,23 @@ def _sayings(key: str) -> tuple[tuple[str, ...], bool]:
 
 def _said_at(text: str, at: int, words: str, closed: bool) -> bool:
     """Whether `words` found at `at` stand on their own: no numeral before
-    (十三點 is not 三點) and, when `closed`, none or 半 after."""
+    (十三點 is not 三點) and, when `closed`, none or 半 after (七點半 is
+    closed by its 半: 七點半兩堂 is 七點半, then 兩堂)."""
     if at > 0 and text[at - 1] in _NUMERALS:
         return False
+    if words.endswith("半"):
+        return True
     after = text[at + len(words) : at + len(words) + 1]
     return not (closed and after and (after in _NUMERALS or after == "半"))
 
 
 def _echo(t: Transcript, turn: int, key: str) -> int | None:
     """The first staff turn after `turn` that says the detail `key` again."""
+    if _DETAIL_KEY.fullmatch(key):  # an amount or a count
+        for staff_turn in t.later(turn, t.staff):  # 一千二 too, read back without its unit
+            if any(_same_detail(key, said.key) for said in _sums_in(t, staff_turn)):
+                return staff_turn
+        return None
     if key.isdigit():
         for staff_turn in t.later(turn, t.staff):
             if key in spoken_digits(t.texts[staff_turn]):
@@ -314,10 +433,23 @@ def check_recap_key_points(call: Call) -> Outcome:
     talk = t.talk_s
     if talk <= minimum:
         return not_applicable(f"{seconds(talk)} of talk (≤ {seconds(minimum)})")
-    hits = t.find("recap", "staff")
-    if not hits:
+    # A listed lead-in counts where something of the call is restated
+    # after it, in its turn or the staff's next (跟您確認 in 收到會打電話跟您確認
+    # only promises a call).
+    hits = [h for h in t.find("recap", "staff") if restates_something(t, h.utterance, h.end)]
+    if hits:
+        return passed(f"recapped the key points ({hits[-1].phrase})", t.evidence(hits[-1]))
+    # A recap in the staff's own words: a late turn restating key terms of
+    # several earlier turns (也就是說…, or the fix and the next step).
+    said = recap(t)
+    if said is None:
         return failed(f"{seconds(talk)} of talk and no recap of the key points")
-    return passed(f"recapped the key points ({hits[-1].phrase})", t.evidence(hits[-1]))
+    how = f" after {said.marker}" if said.marker else ""
+    return passed(
+        f"restated the key points in their own words{how} "
+        f"({len(said.terms)} key terms of {said.sources} earlier turns)",
+        t.turn(said.turn),
+    )
 
 
 def check_ask_to_continue(call: Call) -> Outcome:
@@ -397,9 +529,12 @@ RULES = (
         title="不與客戶爭執",
         sources=("speech",),
         applies="answered calls",
-        checks="staff never contradicts or blames the customer (你錯了／不可能／這不是我們的問題／你聽我說…)",
+        checks="staff never contradicts or blames the customer (你錯了／不可能／這不是我們的問題／你聽我說…), "
+        "nor pushes back at a caller who sounds upset, or on a complaint call "
+        "(但是我們確實沒有看到／我們查不到就沒辦法／剛才跟你說了)",
         applies_zh="已接通的通話",
-        checks_zh="館員從不反駁或指責客戶（你錯了／不可能／這不是我們的問題／你聽我說…）",
+        checks_zh="館員從不反駁或指責客戶（你錯了／不可能／這不是我們的問題／你聽我說…），"
+        "也不對聽來不滿的客戶或客訴來電頂回去（但是我們確實沒有看到／我們查不到就沒辦法／剛才跟你說了）",
         why="不要在電話裏與客戶爭執，即使客戶提出錯誤的觀點。",
         options=("phrases.arguing",),
         check=check_no_arguing,
@@ -424,9 +559,10 @@ RULES = (
         clause="4(13)",
         title="記住並稱呼對方姓名",
         sources=("speech",),
-        applies="answered calls where the caller's surname is known",
+        applies="answered calls where the caller's surname is known (the policy's surnames "
+        "and those of Taiwan's and the mainland's household registers, in both scripts)",
         checks="staff addresses the caller by surname and title at least once",
-        applies_zh="已知來電者姓氏的已接通通話",
+        applies_zh="已知來電者姓氏的已接通通話（設定的姓氏，加上臺灣與大陸戶籍常見姓氏，繁簡皆可）",
         checks_zh="館員至少一次以姓氏加稱謂稱呼來電者",
         why="要記住對方姓名，在交談中用名字稱呼對方。",
         options=("phrases.surnames", "phrases.titles"),
@@ -450,12 +586,16 @@ RULES = (
         clause="4(7), 1.3(7)",
         title="重要資訊請對方復述",
         sources=("speech",),
-        applies="answered calls where the caller gave a number, a date or a time",
+        applies="answered calls where the caller gave a number, a date or a time, an amount "
+        "or a count (八元, 兩三天, 三個月, 四個人), in digits or in words; not a house number, "
+        "a hotline or the club's own line mentioned in passing, nor an echo of what staff said first",
         checks="after each such detail, staff repeats it back (in any grouping: 0912-345-678 "
-        "or 零九一二三四五六七八) or asks the caller to confirm it",
-        applies_zh="來電者提供號碼、日期或時間的已接通通話",
+        "or 零九一二三四五六七八; 一千五百元 as 1500元) or asks the caller to confirm it",
+        applies_zh="來電者提供號碼、日期或時間、金額或數量（八元、兩三天、三個月、四個人；"
+        "數字或國字皆可）的已接通通話；順口提到的門牌、專線（1999）、會館總機，"
+        "或只是附和館員先說的內容，都不算",
         checks_zh="每項此類資料之後，館員都複述一次（分組不拘：0912-345-678 "
-        "或 零九一二三四五六七八），或請來電者確認",
+        "或 零九一二三四五六七八；一千五百元說成 1500元 亦可），或請來電者確認",
         why="明確告訴對方是否需要記錄，如需記錄請對方復述一遍。",
         options=("phrases.repeat_confirm",),
         check=check_repeat_back,
@@ -466,9 +606,15 @@ RULES = (
         title="重點事情要重述",
         sources=("speech",),
         applies="answered calls with more than 60 s of talk",
-        checks="staff restates the key points (跟您確認一下／我再重複一次／事情是這樣的)",
+        checks="staff restates the key points (跟您確認一下／我再重複一次／事情是這樣的, followed "
+        "by two or more key terms said earlier), or in their own words: a turn in the second half "
+        "of the call that restates key terms said in at least two earlier turns, the customer's "
+        "among them (four terms; two after a lead-in such as 也就是說／那就是因為)",
         applies_zh="談話超過 60 秒的已接通通話",
-        checks_zh="館員重述重點（跟您確認一下／我再重複一次／事情是這樣的）",
+        checks_zh="館員重述重點（跟您確認一下／我再重複一次／事情是這樣的，其後重提先前說過的"
+        "兩個以上重點詞），或用自己的話："
+        "通話後半的一句話，重提先前至少兩句（含客戶說的）中的重點詞（四個；"
+        "以「也就是說／那就是因為」等開頭則兩個即可）",
         why="重點事情要重述，雙方都一樣。如：請原諒，您聽得清楚嗎？事情是這樣的……",
         options=("speech.min_talk_for_recap_s", "phrases.recap"),
         check=check_recap_key_points,
