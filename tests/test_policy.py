@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -8,7 +9,19 @@ import msgspec
 import pytest
 
 from callsop.engine import score
-from callsop.policy import PolicyError, default_policy, default_policy_text, load_policy
+from callsop.policy import (
+    BOUNDS,
+    ORDERED,
+    PolicyError,
+    default_policy,
+    default_policy_text,
+    dump_tables,
+    export_policy,
+    load_policy,
+    parse_policy,
+    policy_changes,
+    policy_tables,
+)
 from callsop.record import CallRecord
 from callsop.rules import SCORED
 from tests.helpers import make_record
@@ -119,3 +132,105 @@ def test_policy_that_is_not_toml_says_so(write_file: WriteFile) -> None:
     path = write_file("club.toml", "[timing\nmax_hold_s = 90\n")
     with pytest.raises(PolicyError, match=r"not valid TOML.*line 1"):
         load_policy(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "words"),
+    [
+        ("[timing]\nring_period_s = 1e-300\n", "timing.ring_period_s", "between 0.1 and 10"),
+        ("[timing]\nring_period_s = nan\n", "timing.ring_period_s", "finite"),
+        ("[timing]\nring_period_s = inf\n", "timing.ring_period_s", "finite"),
+        ("[timing]\nring_period_s = -inf\n", "timing.ring_period_s", "finite"),
+        ("[timing]\nring_period_s = -3\n", "timing.ring_period_s", "between"),
+        ("[timing]\nring_period_s = true\n", "timing.ring_period_s", "got `bool`"),
+        ("[timing]\nanswer_within_rings = true\n", "timing.answer_within_rings", "got `bool`"),
+        ("[timing]\nanswer_within_rings = 11\n", "timing.answer_within_rings", "between 1 and 10"),
+        ("[timing]\nanswer_within_rings = 0\n", "timing.answer_within_rings", "between 1 and 10"),
+        ("[timing]\nanswer_within_rings = 2.0\n", "timing.answer_within_rings", "`int`"),
+        ("[timing]\nmax_hold_s = 601\n", "timing.max_hold_s", "between 1 and 600"),
+        ("[timing]\nmax_hold_s = 1e400\n", "timing.max_hold_s", "finite"),
+        ("[timing]\ngive_up_rings = 100000000000000000000\n", "timing.give_up_rings", ""),
+        ("[timing]\nretry_after_min_s = 300\n", "timing.retry_after_min_s", "below"),
+        (
+            "[timing]\ngive_up_tolerance_rings = 5\ngive_up_rings = 4\n",
+            "give_up_tolerance",
+            "below",
+        ),
+        ("[speech]\nmin_chars_per_minute = 300\n", "speech.min_chars_per_minute", "below"),
+        ("[speech]\nmax_staff_share = 1.5\n", "speech.max_staff_share", "between 0.1 and 1"),
+        ("[speech]\nmin_polite_expressions = 11\n", "speech.min_polite_expressions", "at most"),
+        ("[matching]\nhomophone_min_chars = 5\n", "matching.homophone_min_chars", "at most"),
+        ("[weights]\nminor = 4\n", "weights.minor", "at most weights.major"),
+        ("[weights]\ncritical = 0\nmajor = 0\nminor = 0\n", "weights.critical", "between"),
+    ],
+)
+def test_a_value_out_of_the_sops_bounds_is_refused_naming_the_key(
+    write_file: WriteFile, text: str, named: str, words: str
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write_file("club.toml", text))
+    assert named in str(caught.value)
+    assert words in str(caught.value)
+    assert caught.value.key is not None and named in caught.value.key
+
+
+def test_the_bounds_hold_the_sops_numbers_and_the_labs_tenfold_time(write_file: WriteFile) -> None:
+    for key, (low, high) in BOUNDS.items():
+        table, _, name = key.partition(".")
+        assert low <= getattr(getattr(default_policy(), table), name) <= high, key
+    lab = "[timing]\nring_period_s = 0.3\nmax_hold_s = 6\nretry_after_min_s = 1.8\n"
+    assert (
+        load_policy(write_file("lab.toml", lab + "retry_after_max_s = 3.0\n")).timing.max_hold_s
+        == 6
+    )
+
+
+def test_every_bound_and_order_names_a_real_key() -> None:
+    tables = policy_tables(default_policy())
+    for key in [*BOUNDS, *(k for pair in ORDERED for k in pair[:2])]:
+        table, _, name = key.partition(".")
+        assert name in tables[table], key
+
+
+def test_changes_written_as_toml_merge_back_to_the_same_policy() -> None:
+    changed = parse_policy(
+        '[timing]\nmax_hold_s = 45\n[phrases]\ngreeting = ["您好"]\n'
+        '[severity]\n"talk.speech-rate" = "critical"\n[matching]\nmachine_weak_rules = []\n',
+        "club.toml",
+    )
+    text = dump_tables(policy_changes(changed, default_policy()))
+    assert "answer_within_rings" not in text
+    again = parse_policy(text, "again.toml")
+    assert policy_tables(again) == policy_tables(changed)
+    assert dump_tables(policy_changes(default_policy(), default_policy())) == ""
+
+
+def test_the_export_keeps_the_defaults_comments_and_loads_back() -> None:
+    assert export_policy(default_policy()) == default_policy_text()
+    changed = parse_policy(
+        "[timing]\nmax_hold_s = 45\n[speech]\nmin_polite_expressions = 1\n"
+        '[phrases]\nsurnames = ["陳", "林"]\n[phrases.polite]\n"您好" = ["您好", "你好"]\n',
+        "club.toml",
+    )
+    text = export_policy(changed, "信義會館的設定")
+    assert text.startswith("# 信義會館的設定\n")
+    assert "max_hold_s = 45.0               # §4(6) 不超過一分鐘" in text
+    assert "# §7 禮貌用語" in text
+    assert policy_tables(parse_policy(text, "export.toml")) == policy_tables(changed)
+
+
+def test_the_default_policys_comments_are_traditional_chinese() -> None:
+    comments = [
+        line.partition("#")[2]
+        for line in default_policy_text().splitlines()
+        if "#" in line and not line.lstrip().startswith('"')
+    ]
+    assert comments
+    for comment in comments:
+        words = re.findall(r"[A-Za-z][A-Za-z_.]{3,}", comment)
+        # Keys, file names and the command line stay as they are spelled.
+        english = [w for w in words if "_" not in w and "." not in w and w not in KEPT_AS_SPELLED]
+        assert not english, comment
+
+
+KEPT_AS_SPELLED = {"callsop", "score", "policy", "benchmarks", "line", "critical", "major", "minor"}

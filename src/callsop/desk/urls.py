@@ -56,6 +56,7 @@ urlpatterns = [
     path("knowledge/new/", knowledge.knowledge_edit, name="knowledge-new"),
     path("knowledge/<int:pk>/", knowledge.knowledge_edit, name="knowledge-edit"),
     path("policy/", policy.policy, name="policy"),
+    path("policy/export.toml", policy.policy_export, name="policy-export"),
     path("rules/<str:rule_id>/", policy.rule_page, name="rule"),
     path("telephony/webhook/", telephony.pbx_webhook, name="pbx-webhook"),
 ]

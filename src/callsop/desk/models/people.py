@@ -82,3 +82,19 @@ class Staff(models.Model):
     @property
     def is_manager(self) -> bool:
         return self.role in (self.Role.MANAGER, self.Role.HQ)
+
+
+class PolicyChange(models.Model):
+    """Each edit of a club's policy: who, when, and the text before and after."""
+
+    club = models.ForeignKey(Club, on_delete=models.CASCADE, related_name="policy_changes")
+    by = models.ForeignKey(
+        Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="policy_changes"
+    )
+    at = models.DateTimeField()
+    before = models.TextField(blank=True, default="")
+    after = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["club", "-at"])]
