@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from callsop.batch import PARALLEL_FROM, score_units
 from callsop.policy import default_policy
 from callsop.record.reader import LineRange, load_paths, split_bytes, split_paths
-from tests.helpers import dumps, make_record
+from tests.helpers import ROOT, dumps, make_record
 
 
 def _batch() -> bytes:
@@ -86,3 +88,28 @@ def test_shares_across_files_keep_numbering_and_order(tmp_path: Path) -> None:
         (str(second), 111, 111),  # the one _batch() makes
         (str(second), 901, 900),
     ]
+
+
+def test_the_command_line_refuses_a_deep_or_huge_record_and_scores_the_rest(
+    tmp_path: Path,
+) -> None:
+    from callsop.record.reader import MAX_RECORD_BYTES
+
+    deep = dumps(make_record(id="deep"))[:-1] + ', "extra": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    huge = dumps(make_record(id="huge", tags=["x" * MAX_RECORD_BYTES]))
+    lines = [dumps(make_record(id="one")), deep, huge, dumps(make_record(id="two"))]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "callsop", "score", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1, result.stderr
+    assert [json.loads(line)["call"] for line in result.stdout.splitlines()] == ["one", "two"]
+    assert f"{path}:2: record 2: nested too deeply" in result.stderr
+    assert f"{path}:3: record 3: too large" in result.stderr
+    assert "2 record(s) refused; 2 scored" in result.stderr
+    assert "Traceback" not in result.stderr

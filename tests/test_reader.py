@@ -166,3 +166,52 @@ def test_empty_input_is_refused_as_no_records() -> None:
         [item] = list(read_bytes("<stdin>", data))
         assert isinstance(item, Refusal)
         assert str(item) == "<stdin>: no records: the input is empty"
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_a_deeply_nested_record_is_refused_and_the_rest_read(write_file: WriteFile) -> None:
+    deep = dumps(make_record(id="deep"))[:-1] + ', "extra": ' + _deep(10_000) + "}"
+    lines = [dumps(make_record(id="a")), deep, dumps(make_record(id="b"))]
+    items = _read(write_file("calls.jsonl", "\n".join(lines) + "\n"))
+    assert [type(i).__name__ for i in items] == ["Loaded", "Refusal", "Loaded"]
+    refusal = items[1]
+    assert isinstance(refusal, Refusal) and refusal.line == 2
+    assert "nested too deeply" in refusal.message
+
+
+def test_a_deeply_nested_file_is_refused_whole_not_a_crash() -> None:
+    for data in (_deep(100_000), '{"a":' * 100_000, "[" + _deep(50_000) + "]"):
+        items = list(read_bytes("calls.json", data.encode()))
+        assert len(items) == 1 and isinstance(items[0], Refusal), data[:20]
+        assert "nested too deeply" in items[0].message
+
+
+def test_a_record_past_the_size_limit_is_refused_by_its_line(write_file: WriteFile) -> None:
+    from callsop.record.reader import MAX_RECORD_BYTES
+
+    huge = make_record(id="huge", tags=["x" * MAX_RECORD_BYTES])
+    lines = [dumps(make_record(id="a")), dumps(huge), dumps(make_record(id="b"))]
+    items = _read(write_file("calls.jsonl", "\n".join(lines)))
+    assert [type(i).__name__ for i in items] == ["Loaded", "Refusal", "Loaded"]
+    assert isinstance(items[1], Refusal) and items[1].line == 2
+    assert "too large" in items[1].message and "2,000,000" in items[1].message
+
+
+def test_a_refusal_never_echoes_a_huge_value(write_file: WriteFile) -> None:
+    bad = make_record(id="bad", direction="x" * 500_000)
+    [item] = _read(write_file("call.json", dumps(bad)))
+    assert isinstance(item, Refusal) and item.field == "direction"
+    assert len(str(item)) < 1_000
+    text = "WEBVTT\n\n00:00:01.000 --> " + "9" * 500_000 + "\n<v staff>嗨\n"
+    [cue] = list(read_bytes("long.vtt", text.encode()))
+    assert isinstance(cue, Refusal) and "timing" in cue.message and len(str(cue)) < 1_000
+
+
+def test_webvtt_tags_are_stripped_and_a_run_of_brackets_kept_as_text() -> None:
+    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v staff><i>您好</i> <<<< 1 < 2\n"
+    [item] = list(read_bytes("tags.vtt", text.encode()))
+    assert isinstance(item, Loaded)
+    assert item.record.utterances[0].text == "您好 <<<< 1 < 2"

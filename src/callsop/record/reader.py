@@ -45,6 +45,8 @@ _ALLOWED = {
     "source": ("audio",),  # of an event or an utterance
     "speech.source": get_args(SpeechSource),
 }
+MAX_RECORD_BYTES = 2_000_000  # one call's record; an hour's transcript is a tenth of it
+_TOO_DEEP = "nested too deeply: a call record is a few levels of objects and lists"
 _PATH = re.compile(r" - at `\$(.*)`$")
 _BYTE = re.compile(r"\(byte (\d+)\)")
 
@@ -191,18 +193,32 @@ def split_bytes(source: str, data: bytes) -> Iterator[Piece | Refusal]:
 
 
 def decode_piece(piece: Piece) -> Item:
+    if len(piece.data) > MAX_RECORD_BYTES:
+        return Refusal(
+            piece.source,
+            piece.line,
+            piece.index,
+            None,
+            None,
+            f"too large: {len(piece.data):,} bytes (a record may have {MAX_RECORD_BYTES:,})",
+        )
     if piece.vtt:
         return _read_vtt(piece.source, piece.data)
     return _decode_one(piece.source, piece.line, piece.index, piece.data)
+
+
+def _cut(message: str, most: int = 300) -> str:
+    """A decoder's message may quote the bad value whole: a refusal never echoes megabytes."""
+    return message if len(message) <= most else message[:most] + "…"
 
 
 def _field_and_message(exc: msgspec.ValidationError) -> tuple[str | None, str]:
     text = str(exc)
     match = _PATH.search(text)
     if match is None:
-        return None, text
-    path = match.group(1).lstrip(".") or None
-    message = text[: match.start()]
+        return None, _cut(text)
+    path = _cut(match.group(1).lstrip(".")) or None
+    message = _cut(text[: match.start()])
     if "datetime" in message:
         message += ": write an ISO 8601 time with its UTC offset, e.g. 2026-11-27T10:02:11+08:00"
     if path and message.startswith("Invalid enum value"):
@@ -220,7 +236,7 @@ def _line_of(data: bytes, offset: int) -> int:
 def _peek_id(raw: bytes) -> str | None:
     try:
         value = _decode_any(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     found = value.get("id") if isinstance(value, dict) else None
     return found if isinstance(found, str) else None
@@ -241,6 +257,8 @@ def _decode_one(source: str, line: int, index: int, raw: bytes) -> Item:
         if message == "Input data was truncated":
             message = "the JSON ends before the record does (cut off, or a bracket missing)"
         return Refusal(source, line, index, None, None, message)
+    except RecursionError:  # msgspec's guard against deep nesting, before any field is read
+        return Refusal(source, line, index, None, None, _TOO_DEEP)
     except RecordError as exc:
         return Refusal(source, line, index, _peek_id(raw), exc.field, exc.message)
     return Loaded(source, line, record)
@@ -258,6 +276,9 @@ def _split_lines(source: str, lines: list[bytes]) -> Iterator[Piece]:
 def _split_array(source: str, data: bytes) -> Iterator[Piece | Refusal]:
     try:
         items = _decode_raw_list(data)
+    except RecursionError:
+        yield Refusal(source, 1, 0, None, None, f"not a JSON array of records: {_TOO_DEEP}")
+        return
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         message = str(exc)
         byte = _BYTE.search(message)

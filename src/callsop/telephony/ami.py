@@ -52,7 +52,10 @@ from callsop.telephony.dialogs import CallEvent, Kind, Side
 NETWORK_CAUSES = frozenset({27, 38, 41, 42, 44, 47, 102})
 FAILED_DIALS = {"NOANSWER", "BUSY", "CONGESTION", "CHANUNAVAIL"}
 IDLE_S = 4 * 3600.0  # a call silent this long lost its hang-up (a dropped AMI session)
-_SWEEP_EVERY = 1000  # events between sweeps of idle calls
+_SWEEP_EVERY = 1000  # events between sweeps of idle calls (at least as many as calls kept)
+# Numbers kept per call: a real call has a few channels; a flood of them
+# must not make every DialBegin of a Local channel search them all.
+_NUMBERS_KEPT = 256
 
 
 def extension_of(channel: str) -> str | None:
@@ -111,6 +114,7 @@ class AmiTracker:
     def __init__(self) -> None:
         self._calls: dict[str, _Call] = {}
         self._fed = 0
+        self._next_sweep = _SWEEP_EVERY
 
     def __len__(self) -> int:
         return len(self._calls)
@@ -136,8 +140,9 @@ class AmiTracker:
         except ValueError:
             at = received_at
         self._fed += 1
-        if self._fed % _SWEEP_EVERY == 0:
+        if self._fed >= self._next_sweep:  # a sweep costs a step per call: spread it
             self._forget_idle(at)
+            self._next_sweep = self._fed + max(_SWEEP_EVERY, len(self._calls))
         call = self._calls.get(call_id)
         if call is not None:
             call.last_at = max(call.last_at, at)
@@ -153,7 +158,8 @@ class AmiTracker:
         channel = h.get("channel", "")
         call = self._calls.get(call_id)
         if call is not None:
-            if number := _number(h.get("calleridnum")):
+            number = _number(h.get("calleridnum"))
+            if number and (channel in call.numbers or len(call.numbers) < _NUMBERS_KEPT):
                 call.numbers[channel] = number
             return []
         if h.get("uniqueid") != call_id:
@@ -189,7 +195,8 @@ class AmiTracker:
         side = self._side_dialled(call, dialler, h)
         if side is not None:
             call.sides.setdefault(dest, side)
-        if number := _number(h.get("destcalleridnum")):
+        number = _number(h.get("destcalleridnum"))
+        if number and len(call.numbers) < _NUMBERS_KEPT:
             call.numbers.setdefault(dest, number)
         if call.reported or dialler != call.origin:
             return []

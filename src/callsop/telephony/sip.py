@@ -18,7 +18,11 @@ _TAG = re.compile(r";\s*tag=([^;>\s]+)", re.IGNORECASE)
 # answers) names a host, no one. A tel: URI is all number.
 _USER = re.compile(r"sips?:([^@;>\s]{1,128})@|tel:([^;>\s]{1,128})", re.IGNORECASE)
 _CSEQ = re.compile(r"(\d{1,10})\s+([A-Za-z]+)")  # RFC 3261: a 32-bit number
-_CAUSE = re.compile(r"Q\.850\s*;[^,]*?cause\s*=\s*(\d{1,3})", re.IGNORECASE)
+# Reason: Q.850;cause=16;text="…", one reason of a comma-separated list.
+# Searched in two steps: one lazy pattern tried at every "Q.850;" of a
+# long header went over the rest of it each time (quadratic).
+_Q850 = re.compile(r"Q\.850\s*;", re.IGNORECASE)
+_CAUSE = re.compile(r"cause\s*=\s*(\d{1,3})", re.IGNORECASE)
 _DIRECTION = re.compile(rb"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
 _NULL_ADDRESS = re.compile(rb"^c=IN IP(?:4 0\.0\.0\.0|6 ::)\s*$", re.MULTILINE)
 _MEDIA = re.compile(rb"^m=", re.MULTILINE)
@@ -81,8 +85,12 @@ class SipMessage:
 
     @property
     def q850_cause(self) -> int | None:
-        match = _CAUSE.search(self.headers.get("reason", ""))
-        return int(match.group(1)) if match else None
+        for reason in self.headers.get("reason", "").split(","):
+            q850 = _Q850.search(reason)
+            match = _CAUSE.search(reason, q850.end()) if q850 else None
+            if match:
+                return int(match.group(1))
+        return None
 
     @property
     def sdp_direction(self) -> str | None:
@@ -126,18 +134,24 @@ def parse(payload: bytes) -> SipMessage:
         method = match.group(1)
     else:
         raise SipError(f"not a SIP start line: {lines[0][:60]!r}")
-    headers: dict[str, str] = {}
-    name = ""
+    # Each header's pieces, joined once at the end: joining a folded line on
+    # at a time would copy the header so far for every line.
+    pieces: dict[str, list[str]] = {}
+    current: list[str] | None = None
     for line in lines[1:]:
-        if line[:1] in (" ", "\t") and name:  # a folded continuation line
-            headers[name] += " " + line.strip()
+        if line[:1] in (" ", "\t") and current is not None:  # a folded continuation line
+            current.append(line.strip())
             continue
         key, colon, value = line.partition(":")
         if not colon:
             continue
         name = key.strip().lower()
         name = _COMPACT.get(name, name)
-        headers.setdefault(name, value.strip())
+        if name in pieces:
+            current = []  # a later value of a header kept once: its folds go nowhere
+        else:
+            current = pieces[name] = [value.strip()]
+    headers = {name: " ".join(parts) for name, parts in pieces.items()}
     for needed in ("call-id", "cseq"):
         if needed not in headers:
             raise SipError(f"no {needed} header")

@@ -16,7 +16,8 @@ from callsop.desk.services.policy import policy_of
 from callsop.desk.services.scoring import call_score
 from callsop.engine.history import normalise_phone
 from callsop.record.model import CallRecord
-from callsop.record.reader import Loaded, Refusal, read_bytes
+from callsop.record.reader import MAX_RECORD_BYTES, Loaded, Refusal, read_bytes
+from callsop.report.messages_zh import refusal_zh
 
 StaffOf = Callable[[str | None], Staff | None]
 
@@ -180,30 +181,23 @@ def call_import(
     return call
 
 
-MAX_TRANSCRIPT_BYTES = 2_000_000
+MAX_TRANSCRIPT_BYTES = MAX_RECORD_BYTES
 
 
-@transaction.atomic(durable=True)
-def call_transcript_attach(*, call: Call, name: str, data: bytes) -> Call:
-    """A recording's transcript (WebVTT with staff/customer voices, or a call
-    record's JSON) added to a finished call, which is then scored again.
-    Refused whole, with the file, line and field named, if it does not read."""
-    if call.state != Call.State.ENDED:
-        raise ActionError("通話結束後才能加入逐字稿。")
+def transcript_read(*, name: str, data: bytes) -> CallRecord:
+    """The one call record in an uploaded transcript (WebVTT with
+    staff/customer voices, or a call record's JSON), or an ActionError
+    naming the file, line and field. Touches no database."""
     if len(data) > MAX_TRANSCRIPT_BYTES:
         raise ActionError(f"{name}: 檔案太大（上限 2 MB）。", field="transcript")
     items = list(read_bytes(name, data))
     refused = [item for item in items if isinstance(item, Refusal)]
     if refused:
-        raise ActionError(f"無法讀取：{refused[0]}", field="transcript")
+        raise ActionError(f"無法讀取：{refusal_zh(refused[0])}", field="transcript")
     if len(items) != 1:
         raise ActionError(f"{name}: 應只有一通電話，檔案裡有 {len(items)} 通。", field="transcript")
     loaded = items[0]
     assert isinstance(loaded, Loaded)
     if not loaded.record.utterances:
         raise ActionError(f"{name}: 檔案裡沒有任何對話。", field="transcript")
-    call.utterances = _utterances(loaded.record)
-    call.speech = _speech(loaded.record)
-    call.save(update_fields=["utterances", "speech", "updated_at"])
-    call_score(call=call)
-    return call
+    return loaded.record
