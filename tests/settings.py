@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("CALLSOP_SECRET_KEY", "callsop-test-only-key")
+os.environ.setdefault("CALLSOP_SECRET_KEY", "callsop-test-only-key-not-for-any-real-desk")
 os.environ.setdefault(
     "CALLSOP_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "var", "test")
 )

@@ -269,7 +269,7 @@ def worker_process(recordings_home: Path, **extra: str) -> subprocess.Popen[str]
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CALLSOP_DATA_DIR": str(recordings_home.parent),
-        "CALLSOP_SECRET_KEY": "callsop-test-only-key",
+        "CALLSOP_SECRET_KEY": "callsop-test-only-key-not-for-any-real-desk",
         **extra,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -340,7 +340,7 @@ class Served:
             **os.environ,
             "DATABASE_URL": _database_url(),
             "CALLSOP_DATA_DIR": str(data_dir),
-            "CALLSOP_SECRET_KEY": "callsop-test-only-key",
+            "CALLSOP_SECRET_KEY": "callsop-test-only-key-not-for-any-real-desk",
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
         self.process: subprocess.Popen[str] | None = None

@@ -32,13 +32,29 @@ def setup(*, demo: bool) -> None:
     import django
 
     django.setup()
-    from django.conf import settings
+
+
+SECRET_KEY_LENGTH = 32
+
+
+def secret_key_check(key: str) -> None:
+    """Refuses a key anyone could know or guess: the public development key,
+    or one shorter than SECRET_KEY_LENGTH. Only the demo, which makes its
+    own, may serve without one."""
+    from django.core.exceptions import ImproperlyConfigured
 
     from callsop.desk.settings import DEFAULT_SECRET_KEY
 
-    if not settings.DEBUG and settings.SECRET_KEY == DEFAULT_SECRET_KEY:
-        raise SystemExit(
-            "callsop: set CALLSOP_SECRET_KEY; the development key is refused outside debug"
+    if key == DEFAULT_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "CALLSOP_SECRET_KEY is not set: the public development key is only for `callsop demo`"
+            " (make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if len(key) < SECRET_KEY_LENGTH:
+        raise ImproperlyConfigured(
+            f"CALLSOP_SECRET_KEY is too short ({len(key)} characters):"
+            f" give at least {SECRET_KEY_LENGTH} random characters"
+            " (python -c 'import secrets; print(secrets.token_urlsafe(48))')"
         )
 
 
@@ -56,8 +72,18 @@ def migrate() -> None:
 
 def serve(host: str, port: int, threads: int = 8) -> None:
     import waitress
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
 
-    from callsop.desk.wsgi import application
+    if not _demo:
+        try:
+            secret_key_check(settings.SECRET_KEY)
+        except ImproperlyConfigured as exc:
+            sys.stderr.write(f"callsop: {exc}\n")
+            raise SystemExit(2) from None
+
+    from django.core.wsgi import get_wsgi_application
+
     from callsop.engine.call import Compiled
     from callsop.policy import default_policy
 
@@ -73,7 +99,9 @@ def serve(host: str, port: int, threads: int = 8) -> None:
         worker = Background().start()
         sys.stderr.write("callsop demo: a worker hears uploaded recordings in the background\n")
     try:
-        waitress.serve(application, host=host, port=port, threads=threads, ident="callsop")
+        waitress.serve(
+            get_wsgi_application(), host=host, port=port, threads=threads, ident="callsop"
+        )
     finally:
         if worker is not None:
             worker.stop()

@@ -17,11 +17,25 @@ CALLSOP_RECORDING_STAFF_CHANNEL  left/right: the staff's channel of a two-channe
                      recording folder (default left, as MixMonitor writes)
 CALLSOP_RECORDING_STAFF_LEG  auto/in/out: which of two one-leg files (`-in`/`-out`, `-r`/`-t`) is
                      the staff's (default auto: see desk/services/recording_legs.py)
+CALLSOP_HTTPS        on: the desk is reached over TLS only: cookies are Secure, HSTS is sent
+                     and plain http is redirected to https (default off)
+CALLSOP_PROXY        on: behind a TLS proxy that sets X-Forwarded-Proto (and X-Forwarded-For):
+                     a request the proxy marks https is taken as https; implies CALLSOP_HTTPS
+CALLSOP_HSTS_SECONDS how long browsers keep to https once told (default 31536000, a year)
+CALLSOP_LOGIN_FAILURES  wrong passwords for one account from one address before log-in is
+                     locked (default 10)
+CALLSOP_LOGIN_LOCK_MINUTES  how long such a lock lasts (default 15)
+CALLSOP_WRAP_UP_S    seconds after a call ended in which its clerk may still finish the note (default 120)
+
+`callsop serve` refuses a CALLSOP_SECRET_KEY shorter than 32 characters or
+the public development key; only `callsop demo` makes its own.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +96,7 @@ CALLSOP_RECORDING_MAX_MB = envint("CALLSOP_RECORDING_MAX_MB", 200)
 CALLSOP_RECORDING_STARTS = envchoice("CALLSOP_RECORDING_STARTS", "answer", ("answer", "ring"))
 CALLSOP_RECOGNISER = envchoice("CALLSOP_RECOGNISER", "none", ("none", "whisper-base"))
 CALLSOP_RECORDING_STALL_S = envint("CALLSOP_RECORDING_STALL_S", 600)
+CALLSOP_WRAP_UP_S = envint("CALLSOP_WRAP_UP_S", 120)
 CALLSOP_RECORDING_STAFF_CHANNEL = envchoice(
     "CALLSOP_RECORDING_STAFF_CHANNEL", "left", ("left", "right")
 )
@@ -92,6 +107,7 @@ ALLOWED_HOSTS = envlist("CALLSOP_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CALLSOP_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    "axes",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -112,6 +128,11 @@ TASKS = {
     }
 }
 
+# Uploads are checked chunk by chunk while they arrive (desk/uploads.py): a
+# file past the limit is dropped as it comes, never held whole.
+FILE_UPLOAD_HANDLERS = ["callsop.desk.uploads.CappedUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 4  # the desk's forms send one file, or a recording's two legs
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -123,7 +144,54 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "callsop.desk.validation.ControlCharacterMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Log-in throttling (django-axes): wrong passwords for one account from one
+# address lock that pair out for a while; a right one before then resets it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("CALLSOP_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CALLSOP_LOGIN_LOCK_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "callsop.desk.views.common.locked_out"
+AXES_VERBOSE = False
+
+# TLS: on its own (CALLSOP_HTTPS) or ended by a proxy in front (CALLSOP_PROXY).
+BEHIND_PROXY = envbool("CALLSOP_PROXY")
+HTTPS = envbool("CALLSOP_HTTPS") or BEHIND_PROXY
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    AXES_CLIENT_IP_CALLABLE = "callsop.desk.views.common.client_address"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = envint("CALLSOP_HSTS_SECONDS", 31536000) if HTTPS else 0
+SECURE_REFERRER_POLICY = "same-origin"
+
+# The desk's own pages load scripts and styles from its own static files
+# only; htmx keeps its indicator styles in desk.css (htmx-config meta).
+# Style attributes (the dashboard's bar heights) are allowed: they run no code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "callsop.desk.urls"
 WSGI_APPLICATION = "callsop.desk.wsgi.application"
@@ -196,9 +264,22 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+
+class ForbiddenOneLine(logging.Filter):
+    """A refused request (403) is logged as one line, without its traceback:
+    a refusal is the desk working, not a fault."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 403:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"forbidden_one_line": {"()": f"{__name__}.ForbiddenOneLine"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["forbidden_one_line"]}},
     "root": {"handlers": ["console"], "level": "WARNING"},
 }

@@ -18,6 +18,7 @@ backlog of events nobody waits for never holds up a call that is ringing."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -37,6 +38,7 @@ from callsop.desk.models.telephony import PbxApplyClaim
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
+from callsop.desk.validation import check_event
 from callsop.engine.history import normalise_phone
 from callsop.telephony.dialogs import CallEvent as PbxCallEvent
 
@@ -89,9 +91,16 @@ def pbx_event_store(
 def pbx_events_store(*, source: str, events: Iterable[PbxCallEvent]) -> int:
     """Keeps a burst of events in a few inserts; how many were new (the
     others, repeats of one another or of events stored before, are not kept
-    again). Two stores racing on one event keep it once; each may count it."""
+    again). Two stores racing on one event keep it once; each may count it.
+    An event the desk could not take (validation.check_event: a caller too
+    long, a time out of range) is logged and left out, never half-applied."""
     rows: dict[str, PbxEvent] = {}
-    for event in events:
+    for index, event in enumerate(events):
+        try:
+            check_event(index, dataclasses.asdict(event))
+        except ActionError as exc:
+            logger.warning("PBX event of %r from %s left out: %s", event.call_id[:80], source, exc)
+            continue
         row = _row(source, event, None)
         rows.setdefault(row.key, row)
     keys = list(rows)

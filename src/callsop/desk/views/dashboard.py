@@ -3,60 +3,68 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import datetime, time, timedelta
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from callsop.desk import selectors
+from callsop.desk import selectors, validation
 from callsop.desk.models import Call, Staff
 from callsop.desk.services.access import clubs_readable
+from callsop.desk.services.errors import ActionError
 from callsop.desk.services.scoring import scores_recheck
 from callsop.desk.views.common import staff_view, tz_of
 from callsop.desk.views.scorecards import RULES
 
 DEFAULT_DAYS = 7
+MAX_DAYS = 3660  # the longest period one page or export covers
+T = TypeVar("T")
 
 
 class _Filters:
+    """The dashboard's period, club and clerk as asked for; what did not
+    read is in `errors`, and the defaults stand in for it."""
+
     def __init__(self, request: HttpRequest, staff: Staff) -> None:
-        today = timezone.now().astimezone(tz_of(staff)).date()
-        self.errors: list[str] = []
-        self.end = self._date(request.GET.get("end"), today, "結束日期")
-        self.start = self._date(
-            request.GET.get("start"), self.end - timedelta(days=DEFAULT_DAYS - 1), "開始日期"
-        )
-        if self.start > self.end:
-            self.errors.append("開始日期不能晚於結束日期。")
-            self.start = self.end
-        clubs = clubs_readable(staff)
-        club = request.GET.get("club", "")
-        if club.isdigit() and clubs.filter(pk=int(club)).exists():
-            clubs = clubs.filter(pk=int(club))
-        self.club_ids = list(clubs.values_list("pk", flat=True))
-        self.club = int(club) if club.isdigit() else None
-        clerk = request.GET.get("clerk", "")
-        self.clerk_id: int | None = None
-        if (
-            clerk.isdigit()
-            and Staff.objects.filter(pk=int(clerk), club_id__in=self.club_ids).exists()
-        ):
-            self.clerk_id = int(clerk)
         if staff.role == Staff.Role.CLERK:
             raise PermissionDenied("the dashboard is for managers")
-
-    def _date(self, raw: str | None, default: date, label: str) -> date:
-        if not raw:
-            return default
+        today = timezone.now().astimezone(tz_of(staff)).date()
+        self.errors: list[str] = []
+        self.end = self._read(validation.clean_date, "結束日期", request.GET.get("end")) or today
+        self.start = self._read(
+            validation.clean_date, "開始日期", request.GET.get("start")
+        ) or self.end - timedelta(days=DEFAULT_DAYS - 1)
         try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            self.errors.append(f"{label}格式不正確：{raw}")
-            return default
+            validation.clean_period(self.start, self.end, longest_days=MAX_DAYS)
+        except ActionError as exc:
+            self.errors.append(exc.message)
+            self.start = self.end - timedelta(days=DEFAULT_DAYS - 1)
+        clubs = clubs_readable(staff)
+        self.club = self._read(_whole, "會館", request.GET.get("club"))
+        if self.club is not None and clubs.filter(pk=self.club).exists():
+            clubs = clubs.filter(pk=self.club)
+        self.club_ids = list(clubs.values_list("pk", flat=True))
+        clerk = self._read(_whole, "人員", request.GET.get("clerk"))
+        self.clerk_id: int | None = None
+        if clerk is not None and Staff.objects.filter(pk=clerk, club_id__in=self.club_ids).exists():
+            self.clerk_id = clerk
+
+    def _read(
+        self, clean: Callable[[str, object], T | None], label: str, raw: str | None
+    ) -> T | None:
+        try:
+            return clean(label, raw)
+        except ActionError as exc:
+            self.errors.append(exc.message)
+            return None
+
+
+def _whole(label: str, raw: object) -> int | None:
+    return validation.clean_int(label, raw, 1, 10**12)
 
 
 @staff_view
@@ -81,7 +89,7 @@ def dashboard(request: HttpRequest, staff: Staff) -> HttpResponse:
         "clubs": clubs_readable(staff),
         "query": request.GET.urlencode(),
     }
-    return render(request, "desk/dashboard.html", context)
+    return render(request, "desk/dashboard.html", context, status=400 if filters.errors else 200)
 
 
 class _Echo:
@@ -92,6 +100,11 @@ class _Echo:
 @staff_view
 def dashboard_csv(request: HttpRequest, staff: Staff) -> HttpResponseBase:
     filters = _Filters(request, staff)
+    if filters.errors:
+        # Refused before the first row: a stream cut off later reads as a whole file.
+        return HttpResponse(
+            "\n".join(filters.errors), status=400, content_type="text/plain; charset=utf-8"
+        )
     tz = tz_of(staff)
     start = datetime.combine(filters.start, time.min, tz)
     end = start + timedelta(days=(filters.end - filters.start).days + 1)

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from callsop.desk import selectors
+from callsop.desk import selectors, validation
 from callsop.desk.models import Call, Staff
 from callsop.desk.services.access import staff_of
 from callsop.desk.services.errors import ActionError
@@ -72,11 +72,10 @@ def ringing(request: HttpRequest, staff: Staff) -> HttpResponse:
 @staff_view
 def presence(request: HttpRequest, staff: Staff) -> HttpResponse:
     try:
-        presence_set(
-            staff=staff,
-            presence=request.POST.get("presence", ""),
-            note=request.POST.get("note", ""),
+        note = validation.clean_text(
+            "狀態說明", request.POST.get("note", ""), 100, field="note", multiline=False
         )
+        presence_set(staff=staff, presence=request.POST.get("presence", ""), note=note)
     except ActionError as exc:
         return HttpResponse(exc.message, status=400)
     return HttpResponse(staff.get_presence_display())

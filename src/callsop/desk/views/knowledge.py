@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
-from callsop.desk import selectors
+from callsop.desk import selectors, validation
 from callsop.desk.models import KnowledgeItem, Staff
 from callsop.desk.services.access import knowledge_for
 from callsop.desk.services.errors import ActionError
@@ -16,10 +16,12 @@ from callsop.desk.views.common import hx_redirect, staff_view
 
 @staff_view
 def knowledge(request: HttpRequest, staff: Staff) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
     if kind not in KnowledgeItem.Kind.values:
         kind = ""
+    query = validation.clean_text(
+        "搜尋", request.GET.get("q", ""), validation.SEARCH_MAX, field="q", multiline=False
+    )
     items = selectors.knowledge_search(staff, query, kind=kind, limit=100)
     template = (
         "desk/_knowledge_results.html"
@@ -41,12 +43,13 @@ def knowledge_edit(request: HttpRequest, staff: Staff, pk: int | None = None) ->
     error = None
     if request.method == "POST":
         try:
+            text = validation.clean_model_text(KnowledgeItem, request.POST, ("title", "body"))
             knowledge_save(
                 staff=staff,
                 item=item,
                 kind=request.POST.get("kind", ""),
-                title=request.POST.get("title", ""),
-                body=request.POST.get("body", ""),
+                title=text.get("title", ""),
+                body=text.get("body", ""),
             )
             return hx_redirect(request, reverse("knowledge"))
         except ActionError as exc:

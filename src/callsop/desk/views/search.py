@@ -17,9 +17,10 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
 
-from callsop.desk import selectors
+from callsop.desk import selectors, validation
 from callsop.desk.models import Staff
 from callsop.desk.services.access import clubs_readable
+from callsop.desk.services.errors import ActionError
 from callsop.desk.services.scoring import scores_recheck
 from callsop.desk.views.common import tz_of
 from callsop.desk.views.scorecards import RULES
@@ -29,7 +30,6 @@ PER_PAGE = 50
 DEFAULT_DAYS = "7"
 PERIODS = [("1", "近 1 天"), ("7", "近 7 天"), ("30", "近 30 天"), ("all", "全部")]
 MAX_DAYS = 3660
-FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
 BANDS = [("good", "85 分以上"), ("mid", "70–84 分"), ("bad", "70 分以下"), ("none", "未評分")]
 _ASCII_NUMBER = re.compile(r"[0-9]{1,9}")
 _LONGEST = {"phone": 30, "name": 50}
@@ -54,17 +54,11 @@ def _number(raw: str) -> int | None:
 
 
 def _date(raw: str, label: str, errors: list[str]) -> date | None:
-    if not raw:
-        return None
     try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        errors.append(f"{label}格式不正確：{raw}（請用 2026-11-30 這樣的格式）")
+        return validation.clean_date(label, raw)
+    except ActionError as exc:
+        errors.append(exc.message)
         return None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        errors.append(f"{label}超出範圍：{raw}（須在 {FIRST_DAY} 到 {LAST_DAY} 之間）")
-        return None
-    return day
 
 
 def _period(
