@@ -26,6 +26,9 @@ class Scorecard(models.Model):
     # When a retry or redial window this card left open has closed, so the
     # call is scored again then (services.scoring.scores_recheck).
     recheck_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # How many amendments (models.Amendment) this card has been scored with:
+    # 0 is the call as it ended.
+    version = models.PositiveSmallIntegerField(default=0)
 
 
 class Dispute(models.Model):

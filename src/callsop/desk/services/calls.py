@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from callsop.desk.models import Call, CallEvent, Club, Complaint, Escalation, Memo, Staff, Task
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
-from callsop.desk.services.scoring import call_score
+from callsop.desk.services.scoring import call_rescore, call_score
 from callsop.desk.services.tasks import missed_call_callback
 from callsop.engine.history import normalise_phone
 
@@ -175,47 +176,115 @@ def _close_hold(call: Call, at: datetime) -> None:
     _event(call, at, "resume")
 
 
-@transaction.atomic(durable=True)
-@locks_call
-def call_details_save(*, call: Call, data: dict[str, str]) -> Call:
+FLAG_FIELDS = ("note_urgent", "plan_name_verified", "plan_number_verified", "prearranged")
+DETAILS_LOCKED = (
+    "這通電話已結束，來電資料與 5W1H 記事已鎖定，不再修改；"
+    "如需更正，請在評分頁的「補充說明」寫下更正內容與理由。"
+)
+
+
+def wrap_up_left(call: Call, now: datetime | None = None) -> float:
+    """Seconds left of the call's wrap-up: the time after its end
+    (CALLSOP_WRAP_UP_S) in which its own clerk still finishes the caller
+    details and the 5W1H note as part of the call; 0 once over, for a call not
+    ended, one no clerk took, or one already amended."""
+    if call.state != Call.State.ENDED or call.ended_at is None or call.clerk_id is None:
+        return 0.0
+    left = settings.CALLSOP_WRAP_UP_S - (moment(now) - call.ended_at).total_seconds()
+    if left <= 0 or call.amendments.exists():
+        return 0.0
+    return left
+
+
+def in_wrap_up(call: Call, staff: Staff | None, now: datetime | None = None) -> bool:
+    """Whether `staff` may still write the ended call's details as part of the call."""
+    return staff is not None and staff.pk == call.clerk_id and wrap_up_left(call, now) > 0
+
+
+def call_details_save(
+    *, call: Call, data: dict[str, str], staff: Staff | None = None, now: datetime | None = None
+) -> Call:
     """Saves what the clerk has typed so far: caller, 5W1H note, plan.
 
-    Called as the clerk types, so it never refuses: a half-written note is
-    kept as it is. Unknown keys are ignored."""
-    apply_details(call, data)
+    Called as the clerk types, so while the call is live (or being planned)
+    it never refuses: a half-written note is kept as it is. Unknown keys are
+    ignored. Once the call has ended, its own clerk (`staff`) may still save
+    during the wrap-up (wrap_up_left): the values are the call's as it ended,
+    no amendment, and the call is scored again in place, after the write.
+    Anyone else, or after the wrap-up, is refused, storing nothing: a change
+    is then an amendment (services.amendments)."""
+    call, changed = _details_save(call=call, data=data, staff=staff, now=now)
+    if changed:
+        call_rescore(call_id=call.pk, now=now)
+        call.refresh_from_db()
     return call
 
 
-def apply_details(call: Call, data: dict[str, str]) -> None:
-    changed = []
+@transaction.atomic(durable=True)
+@locks_call
+def _details_save(
+    *, call: Call, data: dict[str, str], staff: Staff | None, now: datetime | None
+) -> tuple[Call, bool]:
+    """The save itself; True with it when an ended call changed and needs scoring again."""
+    if call.state == Call.State.ENDED:
+        if not in_wrap_up(call, staff, now):
+            raise ActionError(DETAILS_LOCKED)
+        return call, bool(apply_details(call, data))
+    apply_details(call, data)
+    return call, False
+
+
+def details_values(call: Call, data: dict[str, str], *, strict: bool = False) -> dict[str, Any]:
+    """The fields `data` would change, with their new values (the number key
+    and the known-customer mark following the phone and the name). Text is
+    trimmed; too long, it is cut to the field's length, or with `strict`
+    refused naming the field, as is an unreadable minute count."""
+    changed: dict[str, Any] = {}
     for name in (*CALLER_FIELDS, *NOTE_FIELDS, *PLAN_TEXT_FIELDS):
         if name in data:
-            limit = getattr(Call._meta.get_field(name), "max_length", None)
-            value = str(data[name]).strip()[:limit]
+            field = Call._meta.get_field(name)
+            limit = getattr(field, "max_length", None)
+            value = str(data[name]).strip()
+            if strict and ("\x00" in value or (limit is not None and len(value) > limit)):
+                label = str(getattr(field, "verbose_name", name))
+                if "\x00" in value:
+                    raise ActionError(f"「{label}」含有無法儲存的字元。", field=name)
+                raise ActionError(f"「{label}」太長：最多 {limit} 字。", field=name)
+            value = value[:limit]
             if getattr(call, name) != value:
-                setattr(call, name, value)
-                changed.append(name)
-    for name in ("note_urgent", "plan_name_verified", "plan_number_verified", "prearranged"):
+                changed[name] = value
+    for name in FLAG_FIELDS:
         if name in data:
             flag = data[name] in ("on", "true", "1", True)
             if getattr(call, name) != flag:
-                setattr(call, name, flag)
-                changed.append(name)
+                changed[name] = flag
     if "plan_time_budget_min" in data:
         raw = str(data["plan_time_budget_min"]).strip()
         budget = int(raw) if raw.isdigit() and 0 < int(raw) <= 240 else None
+        if strict and raw and budget is None:
+            raise ActionError(
+                "「預計通話分鐘」請填 1 到 240 的整數。", field="plan_time_budget_min"
+            )
         if call.plan_time_budget_min != budget:
-            call.plan_time_budget_min = budget
-            changed.append("plan_time_budget_min")
+            changed["plan_time_budget_min"] = budget
     if "caller_phone" in changed:
-        call.phone_key = normalise_phone(call.caller_phone) or ""
-        changed.append("phone_key")
+        key = normalise_phone(changed["caller_phone"]) or ""
+        if key != call.phone_key:
+            changed["phone_key"] = key
     if "caller_name" in changed and call.customer_known:
         # A name typed over the one on file is one the clerk asked for.
-        call.customer_known = False
-        changed.append("customer_known")
+        changed["customer_known"] = False
+    return changed
+
+
+def apply_details(call: Call, data: dict[str, str]) -> dict[str, Any]:
+    """Stores what `data` changes (details_values); returns the changed fields."""
+    changed = details_values(call, data)
+    for name, value in changed.items():
+        setattr(call, name, value)
     if changed:
         call.save(update_fields=[*changed, "updated_at"])
+    return changed
 
 
 def _finish(
@@ -323,9 +392,10 @@ def memo_take(
     _tag(call, "asks-for-person", "person-absent")
     if call.outcome == "":
         call.outcome = Call.Outcome.MEMO
-    call.caller_name = call.caller_name or from_name
-    call.caller_phone = call.caller_phone or phone
-    call.phone_key = normalise_phone(call.caller_phone) or ""
+    if call.state != Call.State.ENDED:  # an ended call's details are locked
+        call.caller_name = call.caller_name or from_name
+        call.caller_phone = call.caller_phone or phone
+        call.phone_key = normalise_phone(call.caller_phone) or ""
     call.save()
     if call.state == Call.State.ENDED:
         call_score(call=call, now=at)
@@ -370,7 +440,7 @@ def call_escalate(*, call: Call, reason: str, now: datetime | None = None) -> Es
     escalation = Escalation.objects.create(
         club=call.club, call=call, to=manager, at=at, reason=reason
     )
-    if not call.note_urgent:
+    if not call.note_urgent and call.state != Call.State.ENDED:  # an ended call's note is locked
         call.note_urgent = True
         call.save(update_fields=["note_urgent", "updated_at"])
     return escalation

@@ -32,9 +32,33 @@ def memo_called_back(*, memo: Memo, staff: Staff, now: datetime | None = None) -
     return memo
 
 
+def may_close_task(staff: Staff, task: Task) -> bool:
+    """A club's tasks are its shared work: any of its clerks or its manager
+    may close one (whoever made the callback); head office and other clubs may not."""
+    return staff.club_id == task.club_id and staff.role in (Staff.Role.CLERK, Staff.Role.MANAGER)
+
+
+def may_close_complaint(staff: Staff, complaint: Complaint) -> bool:
+    """A complaint is closed (or opened again) only by the one who logged it
+    or the club's manager; any clerk of the club may add to its follow-up."""
+    if staff.club_id != complaint.club_id:
+        return False
+    return complaint.logged_by_id == staff.pk or staff.role == Staff.Role.MANAGER
+
+
 @transaction.atomic(durable=True)
-def task_done(*, task: Task, call: Call | None = None, now: datetime | None = None) -> Task:
-    """Marks a task done; `call` is the call that did it (a retry, a callback)."""
+def task_done(
+    *,
+    task: Task,
+    staff: Staff | None,
+    call: Call | None = None,
+    now: datetime | None = None,
+) -> Task:
+    """Marks a task done; `call` is the call that did it (a retry, a
+    callback), `staff` who closes it (see `may_close_task`; None: the desk
+    itself, as when a call does what the task asked)."""
+    if staff is not None and not may_close_task(staff, task):
+        raise ActionError("只有本館的館員或館長可以完成這項任務。")
     if task.done_at is None:
         task.done_at = moment(now)
         task.done_call = call
@@ -53,10 +77,23 @@ def escalation_seen(*, escalation: Escalation, staff: Staff, now: datetime | Non
 
 @transaction.atomic(durable=True)
 def complaint_follow_up(
-    *, complaint: Complaint, state: str, follow_up: str, now: datetime | None = None
+    *,
+    complaint: Complaint,
+    state: str,
+    follow_up: str,
+    staff: Staff | None,
+    now: datetime | None = None,
 ) -> Complaint:
+    """The complaint's follow-up and state, as `staff` writes them: closing
+    it, or opening a closed one again, is for `may_close_complaint`."""
     if state not in Complaint.State.values:
         raise ActionError("未知的處理狀態。", field="state")
+    closing = Complaint.State.CLOSED in (state, complaint.state) and state != complaint.state
+    if staff is not None:
+        if staff.club_id != complaint.club_id or staff.role == Staff.Role.HQ:
+            raise ActionError("只有本館的館員或館長可以處理這件投訴。")
+        if closing and not may_close_complaint(staff, complaint):
+            raise ActionError("投訴只能由記錄的館員或館長結案或重新開啟。", field="state")
     follow_up = follow_up.strip()
     if state == Complaint.State.CLOSED and not follow_up:
         raise ActionError("結案前請寫下處理經過。", field="follow_up")

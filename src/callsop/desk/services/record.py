@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import msgspec
@@ -101,6 +102,54 @@ def _drop_nones(value: Any) -> Any:
     if isinstance(value, list):
         return [_drop_nones(v) for v in value]
     return value
+
+
+# The parts of a record an amendment can replace.
+AMENDABLE_PARTS = ("customer", "note", "plan", "utterances", "speech")
+
+
+def _as_of(call: Call, values: dict[str, Any]) -> Call:
+    """An unsaved copy of `call` with `values` in place of its fields."""
+    view = copy.copy(call)
+    for name, value in values.items():
+        setattr(view, name, value)
+    return view
+
+
+def record_export(call: Call) -> dict[str, Any]:
+    """The record as the call ended, graded as it was, then its amendments:
+    each lists, in the record's own shape, the parts it replaced (whole; null
+    for a part it emptied), who made it, when, why, and the score before and
+    after. Laid over the record in order, they give the call as amended."""
+    amendments = list(call.amendments.select_related("by").order_by("number"))
+    if not amendments:
+        return record_data(call)
+    values: dict[str, Any] = {}
+    for amendment in reversed(amendments):
+        values.update(amendment.before)
+    data = record_data(_as_of(call, values))
+    earlier = data
+    listed = []
+    for amendment in amendments:
+        values.update(amendment.after)
+        later = record_data(_as_of(call, values))
+        listed.append(
+            {
+                "version": amendment.number,
+                "at": amendment.at.isoformat(),
+                "by": {"id": str(amendment.by_id), "name": amendment.by.name},
+                "reason": amendment.reason,
+                "replaces": {
+                    part: later.get(part)
+                    for part in AMENDABLE_PARTS
+                    if later.get(part) != earlier.get(part)
+                },
+                "score": {"before": amendment.score_before, "after": amendment.score_after},
+            }
+        )
+        earlier = later
+    data["amendments"] = listed
+    return data
 
 
 def record_of(call: Call) -> CallRecord:

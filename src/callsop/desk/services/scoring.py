@@ -10,7 +10,15 @@ from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
-from callsop.desk.models import Call, DailyStat, Dispute, RuleDaily, Scorecard, Staff
+from callsop.desk.models import (
+    Amendment,
+    Call,
+    DailyStat,
+    Dispute,
+    RuleDaily,
+    Scorecard,
+    Staff,
+)
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
 from callsop.desk.services.record import record_of
@@ -30,6 +38,14 @@ def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
     the caller's transaction."""
     at = now or timezone.now()
     policy = policy_of(call.club)
+    batch, records, cards = _scored(call, policy, at)
+    return _keep(call, batch, records, cards, policy, at)
+
+
+def _scored(
+    call: Call, policy: Policy, at: datetime
+) -> tuple[list[Call], list[CallRecord], list[Any]]:
+    """The engine's cards for `call` and its neighbours: reads only, writes nothing."""
     # Its parts read afresh in one go: what the caller's copy cached may be stale.
     call._state.fields_cache.pop("complaint", None)
     call.__dict__.pop("_prefetched_objects_cache", None)
@@ -65,7 +81,18 @@ def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
             batch.append(call)
             batch.sort(key=lambda c: (c.started_at, c.pk))
     records = [record_of(c) for c in batch]
-    cards = score(records, policy, now=at.timestamp())
+    return batch, records, list(score(records, policy, now=at.timestamp()))
+
+
+def _keep(
+    call: Call,
+    batch: list[Call],
+    records: list[CallRecord],
+    cards: list[Any],
+    policy: Policy,
+    at: datetime,
+) -> Scorecard:
+    """Saves the cards `_scored` gave: the call's own, and the neighbours it can change."""
     mine = None
     for member, record, card in zip(batch, records, cards, strict=True):
         # Of the others, only an unanswered or dropped call earlier on can
@@ -80,6 +107,54 @@ def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
             mine = saved
     assert mine is not None
     return mine
+
+
+def call_rescore(*, call_id: int, now: datetime | None = None) -> Scorecard:
+    """Scores an ended call again after an amendment, outside any write
+    transaction: the engine reads and scores first, then one short
+    transaction keeps the cards, marks the card with the amendments it now
+    reflects and gives the latest amendment its new score. If the call
+    changed between the read and the write, it is read and scored again;
+    after three such misses it is scored under the row lock."""
+    for _ in range(3):
+        at = now or timezone.now()
+        call = Call.objects.select_related("club", "clerk").get(pk=call_id)
+        policy = policy_of(call.club)
+        batch, records, cards = _scored(call, policy, at)
+        with transaction.atomic(durable=True):
+            fresh = (
+                Call.objects.select_for_update(of=("self",))
+                .filter(pk=call_id)
+                .values_list("updated_at", flat=True)
+                .get()
+            )
+            if fresh == call.updated_at:
+                return _versioned(call, _keep(call, batch, records, cards, policy, at), at)
+    with transaction.atomic(durable=True):
+        at = now or timezone.now()
+        call = (
+            Call.objects.select_for_update(of=("self",))
+            .select_related("club", "clerk")
+            .get(pk=call_id)
+        )
+        policy = policy_of(call.club)
+        batch, records, cards = _scored(call, policy, at)
+        return _versioned(call, _keep(call, batch, records, cards, policy, at), at)
+
+
+def _versioned(call: Call, card: Scorecard, at: datetime) -> Scorecard:
+    """The card marked with the amendments it was scored with; the latest
+    amendment gets the score it led to."""
+    latest = Amendment.objects.filter(call_id=call.pk).order_by("-number").first()
+    if latest is None:
+        return card
+    card.version = latest.number
+    card.save(update_fields=["version"])
+    latest.score_after = card.score
+    latest.findings_after = card.findings
+    latest.scored_after_at = at
+    latest.save(update_fields=["score_after", "findings_after", "scored_after_at"])
+    return card
 
 
 _RECORD_PARTS = ("events", "memos", "tasks", "escalations", "complaint")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -12,14 +13,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from callsop.desk import selectors
+from callsop.desk import selectors, validation
 from callsop.desk.models import Call, Staff
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound as out
 from callsop.desk.services.access import call_for, colleague_for, require_club_staff
+from callsop.desk.services.amendments import call_amend_details
 from callsop.desk.services.dialing import dial_queue
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
@@ -27,22 +28,17 @@ from callsop.desk.views.common import hx_redirect, staff_view, tz_of
 from callsop.desk.views.scorecards import scorecard_page
 
 NOTE_LABELS = [
-    ("note_when", "何時 When"),
-    ("note_who", "何人 Who"),
-    ("note_where", "何地 Where"),
-    ("note_what", "何事 What"),
-    ("note_why", "為什麼 Why"),
-    ("note_how", "如何進行 How"),
+    ("note_when", "何時"),
+    ("note_who", "何人"),
+    ("note_where", "何地"),
+    ("note_what", "何事"),
+    ("note_why", "為什麼"),
+    ("note_how", "如何進行"),
 ]
 
 
-def _local(value: str, staff: Staff) -> datetime:
-    parsed = parse_datetime(value or "")
-    if parsed is None:
-        raise ActionError("請選擇日期與時間。")
-    if timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed, tz_of(staff))
-    return parsed
+def _local(value: str, staff: Staff, *, label: str = "時間", field: str | None = None) -> datetime:
+    return validation.clean_datetime(label, value, tz_of(staff), field=field)
 
 
 def _flag(post: Any, name: str) -> bool:
@@ -87,11 +83,15 @@ ACTIONS: dict[str, Action] = {
     "no-answer": lambda s, c, p: out.outbound_no_answer(call=c),
     "dropped": lambda s, c, p: out.outbound_dropped(call=c),
     "absent": lambda s, c, p: out.outbound_absent(
-        call=c, message=p.get("message", ""), callback_at=_local(p.get("callback_at", ""), s)
+        call=c,
+        message=p.get("message", ""),
+        callback_at=_local(p.get("callback_at", ""), s, label="回電時間", field="callback_at"),
     ),
     "finish": lambda s, c, p: out.outbound_finish(
         call=c,
-        next_contact_at=_local(p.get("next_contact_at", ""), s),
+        next_contact_at=_local(
+            p.get("next_contact_at", ""), s, label="下次聯絡時間", field="next_contact_at"
+        ),
         by=_hung_up_by(p),
     ),
 }
@@ -127,7 +127,11 @@ DONE_MESSAGES = {
 @staff_view
 def call_new_incoming(request: HttpRequest, staff: Staff) -> HttpResponse:
     club = require_club_staff(staff)
-    call = svc.call_ring(club=club, phone=request.POST.get("phone", "").strip())
+    longest = validation.field_limit(Call, "caller_phone")[1]
+    phone = validation.clean_text(
+        "電話", request.POST.get("phone", ""), longest, field="phone", multiline=False
+    )
+    call = svc.call_ring(club=club, phone=phone)
     return hx_redirect(request, reverse("call", args=[call.pk]))
 
 
@@ -135,14 +139,15 @@ def call_new_incoming(request: HttpRequest, staff: Staff) -> HttpResponse:
 def call_page(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
     call = call_for(staff, pk)
     if call.state == Call.State.ENDED or staff.club_id != call.club_id:
-        return scorecard_page(request, staff, call)
+        return scorecard_page(request, staff, call)  # with the wrap-up form while it lasts
     return render(request, "desk/call.html", _context(staff, call))
 
 
 @staff_view
 def call_panel(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
     call = call_for(staff, pk, write=False)
-    if call.state == Call.State.ENDED:
+    # Ended by the PBX during the clerk's typing: the panel says so, the note stays open.
+    if call.state == Call.State.ENDED and not svc.in_wrap_up(call, staff):
         return hx_redirect(request, reverse("call", args=[call.pk]))
     return render(request, "desk/_call_panel.html", _context(staff, call))
 
@@ -167,6 +172,7 @@ def _context(staff: Staff, call: Call, **extra: Any) -> dict[str, Any]:
         "plan_gaps": out.plan_gaps(call) if call.direction == "outbound" else [],
         "greeting": f"您好，{call.club.name}，我是{(call.clerk or staff).spoken_name}。",
         "can_act": staff.club_id == call.club_id,
+        "wrap_up_left": math.ceil(svc.wrap_up_left(call)),  # 0 unless ended moments ago
         **extra,
     }
 
@@ -180,6 +186,7 @@ def call_action(request: HttpRequest, staff: Staff, pk: int, action: str) -> Htt
     require_club_staff(staff)
     call = call_for(staff, pk)
     try:
+        validation.check_form(action, request.POST)
         result = act(staff, call, request.POST)
     except ActionError as exc:
         return _panel(request, staff, call_for(staff, pk), error=exc, open_form=action)
@@ -226,12 +233,40 @@ def _panel(
 @require_POST
 @staff_view
 def call_details(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
-    """The as-you-type save of the caller form, the 5W1H note and the plan."""
+    """The as-you-type save of the caller form, the 5W1H note and the plan;
+    on an ended call, its own clerk's during the wrap-up (the seconds left in
+    X-Callsop-Wrap-Up), else only an amendment (`amend`, with a `reason`)."""
     require_club_staff(staff)
     call = call_for(staff, pk)
-    svc.call_details_save(call=call, data=details_data(request.POST))
+    if "amend" in request.POST:
+        return _amend(request, staff, call)
+    try:
+        validation.check_details(request.POST)
+    except ActionError as exc:
+        return validation.refused(request, exc)
+    try:
+        call = svc.call_details_save(call=call, data=details_data(request.POST), staff=staff)
+    except ActionError as exc:  # ended: its details are locked
+        return validation.refused(request, exc, status=409)
     saved_at = timezone.localtime(timezone.now(), tz_of(staff))
-    return HttpResponse(f"已儲存 {saved_at:%H:%M:%S}")
+    response = HttpResponse(f"已儲存 {saved_at:%H:%M:%S}")
+    if call.state == Call.State.ENDED:
+        response["X-Callsop-Wrap-Up"] = str(math.ceil(svc.wrap_up_left(call)))
+    return response
+
+
+def _amend(request: HttpRequest, staff: Staff, call: Call) -> HttpResponse:
+    """New details or note for an ended call, kept as an amendment beside the original."""
+    try:
+        call_amend_details(
+            call=call,
+            staff=staff,
+            data=details_data(request.POST),
+            reason=request.POST.get("reason", ""),
+        )
+    except ActionError as exc:
+        return scorecard_page(request, staff, call_for(staff, call.pk), error=exc)
+    return hx_redirect(request, reverse("call", args=[call.pk]) + "#amendments")
 
 
 @require_POST

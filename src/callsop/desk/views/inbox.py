@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from callsop.desk import selectors
+from callsop.desk import selectors, validation
 from callsop.desk.models import Staff
 from callsop.desk.services import inbox as svc
 from callsop.desk.services.access import (
@@ -51,7 +51,7 @@ def memo_done(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
 @require_POST
 @staff_view
 def task_close(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
-    svc.task_done(task=task_for(staff, pk, write=True))
+    svc.task_done(task=task_for(staff, pk, write=True), staff=staff)
     return _back(request)
 
 
@@ -76,7 +76,7 @@ def task_dial(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
                 "prearranged": "on",
             },
         )
-    svc.task_done(task=task, call=call)
+    svc.task_done(task=task, call=call, staff=staff)
     return hx_redirect(request, reverse("call", args=[call.pk]))
 
 
@@ -85,10 +85,12 @@ def task_dial(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
 def complaint_update(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
     complaint = complaint_for(staff, pk, write=True)
     try:
+        validation.check_form("complaint-update", request.POST)
         svc.complaint_follow_up(
             complaint=complaint,
             state=request.POST.get("state", ""),
             follow_up=request.POST.get("follow_up", ""),
+            staff=staff,
         )
     except ActionError as exc:
         box = selectors.inbox(staff, timezone.now(), tz_of(staff))

@@ -1,11 +1,16 @@
 // The call screen keeps everything the clerk types until the server has it:
 // a draft per call and field in this browser, restored into every new panel
 // and after a reload, dropped once the save or the action that used it
-// succeeded. Ending a call asks first, and waits for the last save.
+// succeeded. Ending a call asks first, and waits for the last save. After
+// the end, the clerk finishes the note during the wrap-up (a countdown);
+// then, or on a refusal, the form is read-only and what was not saved is
+// offered to the scorecard's amendment form.
 (function () {
   "use strict";
-  var PREFIX = "callsop-draft:", KEEP_MS = 7 * 24 * 3600 * 1000;
-  var details = null, timer = null, saving = null;
+  if (window.callsopCallscreen) { return; } // included by the call screen and the amendment form
+  window.callsopCallscreen = true;
+  var PREFIX = "callsop-draft:", KEEP_MS = 7 * 24 * 3600 * 1000, AMEND_SENT = "callsop-amend-sent:";
+  var details = null, timer = null, saving = null, locked = false, wrapUntil = 0, wrapTimer = null;
 
   // localStorage can refuse (full, or switched off); a draft is then only on the screen.
   function stored(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
@@ -125,21 +130,34 @@
   }
 
   function send(form) {
-    var sent = snapshot(form);
+    var sent = snapshot(form), wrapUp = null;
     return fetch(form.dataset.save, {
       method: "POST", body: new FormData(form), credentials: "same-origin",
       headers: { "X-CSRFToken": csrf(), "HX-Request": "true" },
     }).then(function (r) {
       if (r.redirected) { throw new Error("登入已逾時，請重新登入"); }
-      if (!r.ok) { throw new Error("伺服器回應 " + r.status); }
+      if (r.status === 409) { // the call's record is final: no retry, the text stays here
+        var said = r.headers.get("X-Callsop-Refused");
+        return r.text().then(function (body) {
+          var err = new Error(said ? decodeURIComponent(said) : body);
+          err.refused = true;
+          throw err;
+        });
+      }
+      if (!r.ok) { // a field refused: say which and why; the text stays here until it is fixed
+        var why = r.headers.get("X-Callsop-Refused");
+        throw new Error(why ? decodeURIComponent(why) : "伺服器回應 " + r.status);
+      }
+      wrapUp = r.headers.get("X-Callsop-Wrap-Up");
       return r.text();
     }).then(function (text) {
       window.callsopOffline(false);
       forget(callOf(form), "details", sent);
       savedLine(text);
-      planCheck();
+      if (wrapUp !== null) { wrapUpFor(Number(wrapUp)); } else { planCheck(); }
       return true;
     }, function (err) {
+      if (err.refused) { lock(form, err.message); return false; }
       var unreachable = err instanceof TypeError;
       if (unreachable) { window.callsopOffline(true); }
       savedLine("尚未儲存（" + (unreachable ? "連不上伺服器" : err.message) + "）：內容保留在這台電腦，恢復後自動送出");
@@ -151,6 +169,7 @@
   function save(form) {
     clearTimeout(timer);
     timer = null;
+    if (locked) { return Promise.resolve(false); }
     if (saving) { return saving.then(function (ok) { return ok && pending(form).length ? save(form) : ok; }); }
     if (!pending(form).length) { return Promise.resolve(true); }
     saving = send(form).then(function (ok) {
@@ -179,8 +198,119 @@
 
   document.addEventListener("callsop:online", function () { if (details) { save(details); } });
   setInterval(function () {
-    if (details && !saving && !timer && pending(details).length) { save(details); }
+    if (details && !locked && !saving && !timer && pending(details).length) { save(details); }
   }, 5000);
+
+  // The wrap-up: the seconds the server gave, counted down on the screen.
+  function clock(text) {
+    document.querySelectorAll("#wrap-up, [data-wrap-up-clock]").forEach(function (el) { el.textContent = text; el.hidden = false; });
+  }
+  function tick() {
+    var left = Math.ceil((wrapUntil - Date.now()) / 1000);
+    if (left > 0) {
+      var s = left % 60;
+      clock("整理時間剩 " + Math.floor(left / 60) + ":" + (s < 10 ? "0" : "") + s);
+      var notice = document.querySelector("[data-wrap-up-notice]");
+      if (notice) { notice.textContent = "通話結束後整理中，約 " + left + " 秒後定案：接聽的館員還在補寫記事，評分可能隨之更新。"; }
+      return;
+    }
+    clearInterval(wrapTimer);
+    wrapTimer = null;
+    clock("整理時間已結束");
+    var form = details;
+    (pending(form).length ? save(form) : Promise.resolve(true)).then(function () {
+      lock(form, "整理時間已結束，這通電話的紀錄已定案；如需更正，請用「補充說明」並寫下理由。");
+    });
+  }
+  function wrapUpFor(seconds) {
+    if (!details || locked || !(seconds >= 0)) { return; }
+    var first = !wrapUntil;
+    wrapUntil = Date.now() + seconds * 1000;
+    var panel = document.getElementById("call-panel");
+    // Ended by the PBX while the screen still shows the live call: the panel says so now.
+    if (first && panel && window.htmx && !panel.querySelector("[data-wrap-up-clock]")) {
+      htmx.ajax("GET", panel.dataset.panel, { target: panel, swap: "innerHTML" });
+    }
+    if (!wrapTimer) { wrapTimer = setInterval(tick, 250); }
+    tick();
+  }
+
+  // The record is final: the form turns read-only, and what it kept unsaved
+  // stays in this browser for the amendment form.
+  function lock(form, text) {
+    if (locked) { return; }
+    var unsaved = pending(form).length;
+    locked = true;
+    clearTimeout(timer);
+    timer = null;
+    clearInterval(wrapTimer);
+    wrapTimer = null;
+    if (wrapUntil) { clock("整理時間已結束"); }
+    form.querySelectorAll("input, textarea, select").forEach(function (f) {
+      if (f.type === "checkbox" || f.tagName === "SELECT") { f.disabled = true; } else if (f.type !== "hidden") { f.readOnly = true; }
+    });
+    form.dataset.locked = "1";
+    var box = document.getElementById("details-refused");
+    if (box) { box.querySelector("[data-refusal-text]").textContent = text; box.classList.add("error"); box.hidden = false; }
+    var offer = document.getElementById("amend-offer");
+    if (offer) { offer.hidden = false; }
+    var notice = document.querySelector("[data-wrap-up-notice]");
+    if (notice) { notice.textContent = "整理時間已結束，紀錄已定案；重新整理頁面即可看到最後的評分。"; }
+    savedLine(unsaved ? "最後輸入的內容未存入通話紀錄，保留在這台電腦，可帶到「補充說明」" : "紀錄已定案");
+    document.querySelectorAll("form[data-amend]").forEach(prefillAmend);
+  }
+
+  // The offer: on the scorecard the amendment form is right there; from the call screen, a link to it.
+  document.addEventListener("click", function (ev) {
+    var offer = ev.target.closest && ev.target.closest("[data-amend-offer]");
+    var form = offer && document.querySelector("form[data-amend]");
+    if (!form) { return; }
+    ev.preventDefault();
+    prefillAmend(form);
+    var box = form.closest("details");
+    if (box) { box.open = true; box.scrollIntoView(); }
+    var first = form.querySelector("textarea[name=reason]");
+    if (first) { first.focus(); }
+  });
+
+  // The scorecard's amendment form, filled with what the call screen could not save.
+  function amendInputs(form) {
+    return Array.prototype.filter.call(form.querySelectorAll("input[name], textarea[name]"), function (f) {
+      return f.type !== "hidden" && f.name !== "reason";
+    });
+  }
+  function prefillAmend(form) {
+    if (form.hasAttribute("data-typed")) { return; } // shown again as it was sent: that stays
+    var prefix = scopeKey(form.dataset.call, "details"), filled = 0;
+    var note = document.querySelector("form#details[data-save]"); // the wrap-up's, as saved
+    amendInputs(form).forEach(function (f) {
+      var same = note && note.querySelector("input[name=\"" + f.name + "\"]");
+      if (same) { f.value = same.value; }
+      var raw = stored(prefix + f.name), v;
+      if (!raw) { return; }
+      try { v = JSON.parse(raw).v; } catch (e) { return; }
+      if (typeof v === "string" && v !== f.value) { f.value = v; filled += 1; }
+    });
+    if (filled) {
+      var note = form.querySelector("[data-amend-prefilled]"), box = form.closest("details");
+      if (note) { note.hidden = false; }
+      if (box) { box.open = true; }
+    }
+  }
+  function wireAmend(form) {
+    var call = form.dataset.call, sent = stored(AMEND_SENT + call);
+    unstore(AMEND_SENT + call);
+    if (sent && location.hash === "#amendments") { // the amendment went in: its text is kept there
+      try { forget(call, "details", JSON.parse(sent).v); } catch (e) { /* unreadable: drafts stay */ }
+    }
+    // While the wrap-up form is open, what it holds is saved as part of the call instead.
+    if (!document.querySelector("form#details[data-save]:not([data-locked])")) { prefillAmend(form); }
+    form.addEventListener("submit", function () {
+      var values = {};
+      amendInputs(form).forEach(function (f) { values[f.name] = f.value; });
+      store(AMEND_SENT + call, JSON.stringify({ v: values, at: Date.now() }));
+    });
+  }
 
   // The action forms of the panel (memo, transfer, escalation, complaint…).
   function restorePanel(panel) {
@@ -283,7 +413,11 @@
   function start() {
     dropStale();
     var form = document.querySelector("form#details[data-save]");
-    if (form) { wireDetails(form); }
+    if (form) {
+      wireDetails(form);
+      if (form.dataset.wrapUpLeft) { wrapUpFor(Number(form.dataset.wrapUpLeft)); }
+    }
+    document.querySelectorAll("form[data-amend]").forEach(wireAmend);
     var panel = document.getElementById("call-panel");
     if (panel) { restorePanel(panel); }
     document.documentElement.dataset.callscreen = "ready"; // for whoever waits on the page's scripts
