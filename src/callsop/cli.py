@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--policy", metavar="FILE", help="the club's policy (TOML) over the default")
     score.add_argument(
+        "--lang",
+        choices=("zh-Hant", "en"),
+        default="zh-Hant",
+        help="the table's language: zh-Hant (default), or en, the rules' own words",
+    )
+    score.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -339,11 +345,37 @@ def _score(args: argparse.Namespace) -> int:
 
         from callsop.report.table import print_scorecards
 
-        print_scorecards(Console(), result.cards)
+        if args.lang == "en":
+            _print_english(result.cards)
+        else:
+            print_scorecards(Console(), result.cards)
     if result.refusals:
         _error(f"{len(result.refusals)} record(s) refused; {result.count} scored")
         return EXIT_REFUSED
     return EXIT_OK
+
+
+def _print_english(cards: Sequence[Any]) -> None:
+    """The scorecards in the rules' own words: each call's score, then each
+    failed rule with its clause, what was observed and the evidence."""
+    from collections import Counter
+
+    from callsop.report.table import format_evidence
+
+    for card in cards:
+        counts = Counter(f.verdict for f in card.findings)
+        score = "—" if card.score is None else f"{card.score:.1f}"
+        tally = f"pass {counts['pass']}, fail {counts['fail']}, na {counts['na']}"
+        print(f"call {card.call}  score {score}  ({tally})")
+        failed = [f for f in card.findings if f.verdict == "fail"]
+        if not failed:
+            print("  every applicable rule passed")
+        for f in failed:
+            print(f"  ✗ {f.rule}  §{f.clause}" + (f"  (judged on {f.basis})" if f.basis else ""))
+            print(f"    {f.message}")
+            if f.evidence:
+                print(f"    evidence: {format_evidence(f.evidence)}")
+        print()
 
 
 @contextmanager

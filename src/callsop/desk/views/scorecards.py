@@ -9,14 +9,17 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_POST
 
 from callsop.desk.models import Call, Dispute, Scorecard, Staff
 from callsop.desk.services.access import call_for, dispute_for
+from callsop.desk.services.amendments import amendments_settle, call_amend_transcript
 from callsop.desk.services.errors import ActionError
-from callsop.desk.services.imports import call_transcript_attach
-from callsop.desk.services.record import record_data
+from callsop.desk.services.record import record_export
 from callsop.desk.services.scoring import dispute_raise, dispute_settle, scores_recheck
+from callsop.desk.validation import clean_model_text
+from callsop.desk.views.amendments import amendment_context
 from callsop.desk.views.common import hx_redirect, staff_view
 from callsop.desk.views.listening import basis_of, evidence_moments, listening_context
 from callsop.report.messages_zh import zh
@@ -24,19 +27,28 @@ from callsop.rules import CATALOGUE
 
 RULES = {rule.id: rule for rule in CATALOGUE}
 _ORDER = {"fail": 0, "pass": 1, "na": 2}
+# The timeline's words, translated where shown (the desk's catalogue,
+# locale/zh_Hant); the engine's timeline gives the event types alone.
 EVENT_LABELS = {
-    "dialing": "撥號",
-    "ringing": "響鈴",
-    "answered": "接聽",
-    "hold": "保留",
-    "resume": "恢復通話",
-    "transfer": "轉接",
-    "hangup": "掛斷",
+    "dialing": gettext_noop("dialling"),
+    "ringing": gettext_noop("ringing"),
+    "answered": gettext_noop("answered"),
+    "hold": gettext_noop("on hold"),
+    "resume": gettext_noop("resumed"),
+    "transfer": gettext_noop("transferred"),
+    "hangup": gettext_noop("hung up"),
 }
 # A rule of the other direction is na with the call's direction as its reason;
 # summed up, it reads as which calls those rules are for.
-_NA_SUMMARY = {"inbound call": "只看撥出電話", "outbound call": "只看來電"}
-SIDE_LABELS = {"staff": "館員", "customer": "客戶", "network": "斷線"}
+_NA_SUMMARY = {
+    "inbound call": gettext_noop("outbound calls only"),
+    "outbound call": gettext_noop("inbound calls only"),
+}
+SIDE_LABELS = {
+    "staff": gettext_noop("staff"),
+    "customer": gettext_noop("customer"),
+    "network": gettext_noop("line dropped"),
+}
 
 
 def _marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
@@ -58,7 +70,8 @@ def _marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
 
 
 def _na_reason(finding: dict[str, Any]) -> str:
-    return _NA_SUMMARY.get(finding["message"]) or zh(finding["message"])
+    summary = _NA_SUMMARY.get(finding["message"])
+    return gettext(summary) if summary else zh(finding["message"])
 
 
 def by_reason(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,13 +88,13 @@ def na_reasons(findings: list[dict[str, Any]], shown: int = 3) -> list[tuple[str
     if len(ranked) <= shown + 1:
         return ranked
     rest = sum(n for _, n in ranked[shown:])
-    return [*ranked[:shown], ("其他原因", rest)]
+    return [*ranked[:shown], (gettext("other reasons"), rest)]
 
 
 def scorecard_page(
     request: HttpRequest, staff: Staff, call: Call, *, error: ActionError | None = None
 ) -> HttpResponse:
-    if scores_recheck(club_ids=[call.club_id]):
+    if scores_recheck(club_ids=[call.club_id]) | amendments_settle(call):
         call.refresh_from_db()
     card = Scorecard.objects.filter(call=call).first()
     disputes = {d.rule: d for d in call.disputes.all()}
@@ -129,8 +142,8 @@ def scorecard_page(
         "events": [
             {
                 "e": e,
-                "label": EVENT_LABELS.get(e.type, e.type),
-                "by": SIDE_LABELS.get(e.by, e.by),
+                "label": gettext(EVENT_LABELS[e.type]) if e.type in EVENT_LABELS else e.type,
+                "by": gettext(SIDE_LABELS[e.by]) if e.by in SIDE_LABELS else e.by,
             }
             for e in call.events.select_related("to")
         ],
@@ -142,7 +155,15 @@ def scorecard_page(
         "error": error,
         "memos": call.memos.select_related("for_staff"),
         "tasks": call.tasks.all(),
+        # The record names staff by id; the page names them.
+        "staff_names": {
+            str(pk): name
+            for pk, name in Staff.objects.filter(chain_id=call.club.chain_id).values_list(
+                "pk", "name"
+            )
+        },
         **listening_context(call, findings),
+        **amendment_context(staff, call, card, request.POST if error else None),
     }
     return render(request, "desk/scorecard.html", context, status=400 if error else 200)
 
@@ -150,7 +171,7 @@ def scorecard_page(
 @staff_view
 def call_record(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
     call = call_for(staff, pk)
-    body = json.dumps(record_data(call), ensure_ascii=False, indent=2)
+    body = json.dumps(record_export(call), ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{call.record_id}.json"'
     return response
@@ -165,7 +186,7 @@ def dispute_new(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
             call=call,
             clerk=staff,
             rule=request.POST.get("rule", ""),
-            comment=request.POST.get("comment", ""),
+            comment=clean_model_text(Dispute, request.POST, ["comment"]).get("comment", ""),
         )
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
@@ -184,7 +205,14 @@ def transcript_upload(request: HttpRequest, staff: Staff, pk: int) -> HttpRespon
             raise ActionError("只有接聽的館員或館長可以加入逐字稿。")
         if upload is None:
             raise ActionError("請選擇逐字稿檔案（.vtt 或 .json）。", field="transcript")
-        call_transcript_attach(call=call, name=upload.name or "transcript", data=upload.read())
+        # Read whole before anything is written; kept as an amendment, then scored again.
+        call_amend_transcript(
+            call=call,
+            staff=staff,
+            name=upload.name or "transcript",
+            data=upload.read(),
+            reason=request.POST.get("reason", ""),
+        )
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
     return hx_redirect(request, reverse("call", args=[call.pk]))
@@ -200,7 +228,7 @@ def dispute_decide(request: HttpRequest, staff: Staff, pk: int) -> HttpResponse:
             dispute=dispute,
             manager=staff,
             overturn=request.POST.get("decision") == Dispute.State.OVERTURNED,
-            answer=request.POST.get("answer", ""),
+            answer=clean_model_text(Dispute, request.POST, ["answer"]).get("answer", ""),
         )
     except ActionError as exc:
         return scorecard_page(request, staff, call, error=exc)
