@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core, which the browser tests run on every desk page (pinned in package-lock.json).
+NODE_STAMP := node_modules/.package-lock.json
 
 # From Debian (as root, or with sudo): the real SIP parts the telephony tests
 # call, the PostgreSQL the suite also runs on, and the Chromium (with Chinese
@@ -24,6 +26,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps 's3tokenizer==0.3.0'
 	touch $@
 
+# Node is often there already (and not always Debian's): Debian's npm only where none is.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { $(AS_ROOT) apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
 ## demo: install, migrate, load the demo chain (once) and serve the desk on 127.0.0.1:8000
 demo: $(STAMP)
 	$(BIN)/callsop demo --host 127.0.0.1 --port 8000
@@ -43,7 +52,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	CALLSOP_SECRET_KEY=typecheck-only $(BIN)/mypy
 
-unit: $(STAMP) system-packages
+unit: $(STAMP) system-packages $(NODE_STAMP)
 	$(BIN)/pytest
 
 # The desk's tests (browser tests included) on a throwaway local PostgreSQL,
@@ -51,7 +60,7 @@ unit: $(STAMP) system-packages
 PG_TELEPHONY := tests/telephony/test_asterisk_recordings.py::test_over_ami_the_desk_has_the_call \
   tests/telephony/test_asterisk_recordings.py::test_over_hep_the_desk_has_the_call \
   tests/telephony/test_ami.py::test_ami_calls_reach_the_desk
-unit-postgres: $(STAMP) system-packages
+unit-postgres: $(STAMP) system-packages $(NODE_STAMP)
 	url=$$(scripts/pg-test-server start) \
 	  && DATABASE_URL=$$url $(BIN)/pytest tests/desk $(PG_TELEPHONY); \
 	  status=$$?; scripts/pg-test-server stop; exit $$status
