@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from callsop.desk.models import Call, Club, Staff
+from callsop.desk import selectors
+from callsop.desk.models import Call, Club, Staff, Task
 from callsop.desk.services import calls as svc
 from tests.desk.conftest import World
 
@@ -152,3 +154,26 @@ def test_csv_export_lists_the_calls(world: World) -> None:
 def test_a_bad_dashboard_date_is_named(world: World) -> None:
     page = world.client(world.bob).get("/dashboard/?start=2026-13-01").content.decode()
     assert "開始日期格式不正確：2026-13-01" in page
+
+
+def test_the_inbox_files_a_retry_by_its_window_as_the_desk_does(world: World) -> None:
+    """A retry is due from 3 minutes after the unanswered call (its due time
+    is the window's middle, 4 minutes) and late after 5, as on the 待辦 card."""
+    now = timezone.now()
+    task = Task.objects.create(
+        club=world.xinyi,
+        kind=Task.Kind.RETRY,
+        due=now + timedelta(seconds=30),  # the window opened 30 s ago
+        phone="0912-000-111",
+        assignee=world.alice,
+        created_at=now,
+    )
+    tz = ZoneInfo(world.xinyi.timezone)
+    box = selectors.inbox(world.alice, now, tz)
+    assert [t.pk for t in box.tasks_due] == [task.pk] and not box.tasks_later
+    box = selectors.inbox(world.alice, now - timedelta(minutes=1), tz)  # before it opened
+    assert [t.pk for t in box.tasks_later] == [task.pk] and not box.tasks_due
+    box = selectors.inbox(world.alice, now + timedelta(seconds=91), tz)  # past 5 minutes
+    assert [t.pk for t in box.tasks_overdue] == [task.pk] and not box.tasks_due
+    page = world.client(world.alice).get("/inbox/").content.decode()
+    assert "0912-000-111" in page

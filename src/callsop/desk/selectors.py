@@ -23,6 +23,7 @@ from callsop.desk.models import (
     Staff,
     Task,
 )
+from callsop.desk.services.tasks import due_task
 
 OVERDUE_AFTER = timedelta(minutes=10)
 RINGING_FOR_AT_MOST = timedelta(minutes=5)
@@ -146,12 +147,15 @@ def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
     )
     if staff.is_manager:
         tasks = Task.objects.filter(club_id=staff.club_pk, done_at__isnull=True)
-    tasks = tasks.select_related("assignee").order_by("due")
+    tasks = tasks.select_related("assignee", "club").order_by("due")
     due, overdue, later = [], [], []
+    # Each task's window as the desk's 待辦 card has it: a retry opens before
+    # its due time (the SOP's 3-5 minutes) and is late once that window passed.
     for task in tasks.filter(due__lte=now + LATER_WITHIN):
-        if task.due > now:
+        window = due_task(task, now)
+        if not window.is_open:
             later.append(task)
-        elif task.due < now - OVERDUE_AFTER:
+        elif window.is_late:
             overdue.append(task)
         else:
             due.append(task)
