@@ -210,8 +210,12 @@ def clarifying_cue(text: str, original: str = "") -> Cue | None:
 
 
 def clarifying_question(t: Transcript, turns: Iterable[int]) -> tuple[int, Cue] | None:
-    """The first turn of `turns` (in the order given) that asks to clarify."""
+    """The first turn of `turns` (in the order given) that asks to clarify: a
+    turn that pushes back (是你自己没看吧) asks nothing, whatever its particle."""
+    arguing = {hit.utterance for hit in t.find("arguing")}
     for index in turns:
+        if index in arguing or _PUSHBACK.search(t.norms[index]):
+            continue
         cue = clarifying_cue(t.norms[index], t.texts[index])
         if cue is not None:
             return index, cue
@@ -221,7 +225,8 @@ def clarifying_question(t: Transcript, turns: Iterable[int]) -> tuple[int, Cue] 
 # -- leave-taking --------------------------------------------------------------
 
 _FAREWELL = both_scripts(
-    "再见|再会|拜拜|掰(?!开)|bye|下次见|回头见|改天见|周.见|礼拜.见|明天见|晚安"
+    "再见|再会|拜拜|掰(?!开)|bye|下次见|回头见|改天见|周.见|礼拜.见|星期.见|明天见|晚安"
+    "|到时候?见|待会儿?见|等一下见|晚点见|一会儿?见"
     "|祝(?:您|你)[^祝]{0,12}(?:愉快|顺心|平安|顺利|健康|开心|快乐|如意|满意|好运|美好)"
     "|期待(?:再|下次|下回|您|你)[^期]{0,6}(?:服务|光临|来|见|联系)"
     "|欢迎(?:您|你)?(?:再|下次|随时|有空)[^欢]{0,6}(?:来|打|联系|光临|过来)"
