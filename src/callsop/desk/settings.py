@@ -212,27 +212,38 @@ TEMPLATES = [
 ]
 
 
+def _sqlite(name: str, test_name: str) -> dict[str, Any]:
+    return {
+        "ENGINE": "callsop.desk.sqlite",
+        "NAME": name,
+        "OPTIONS": {
+            # A writer waits for the lock instead of failing; IMMEDIATE
+            # takes it at BEGIN, so a transaction never fails mid-way.
+            "timeout": 10,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        },
+        "TEST": {"NAME": test_name},
+    }
+
+
 def _databases() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL")
     if url:
         db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            # A SQLite file given by URL gets the desk's own SQLite set-up (WAL,
+            # IMMEDIATE, the writer lock), not Django's plain one, which
+            # answers "database is locked" under concurrent saves.
+            return {"default": _sqlite(db["NAME"], f"{db['NAME']}.test")}
         return {"default": db}
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
-        "default": {
-            "ENGINE": "callsop.desk.sqlite",
-            "NAME": str(DATA_DIR / "callsop.sqlite3"),
-            "OPTIONS": {
-                # A writer waits for the lock instead of failing; IMMEDIATE
-                # takes it at BEGIN, so a transaction never fails mid-way.
-                "timeout": 10,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
-                ),
-            },
-            "TEST": {"NAME": str(DATA_DIR / "test-callsop.sqlite3")},
-        }
+        "default": _sqlite(
+            str(DATA_DIR / "callsop.sqlite3"), str(DATA_DIR / "test-callsop.sqlite3")
+        )
     }
 
 
