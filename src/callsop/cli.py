@@ -133,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
         )
         web.add_argument("--port", type=int, default=8000, help="port (default 8000)")
         web.add_argument("--no-serve", action="store_true", help="prepare the database and stop")
+        if name == "serve":
+            web.add_argument(
+                "--workers",
+                type=int,
+                default=1,
+                help="app processes sharing the database (default 1; more need PostgreSQL)",
+            )
     dialer = commands.add_parser(
         "dialer",
         help="place the desk's outgoing calls through the PBX (CALLSOP_DIALER=on on the desk)",
@@ -175,7 +182,7 @@ def _web(args: argparse.Namespace) -> int:
         server.load_demo_once()
         server.print_logins()
     if not args.no_serve:
-        server.serve(args.host, args.port)
+        server.serve(args.host, args.port, workers=getattr(args, "workers", 1))
     return EXIT_OK
 
 

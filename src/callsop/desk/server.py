@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 
 def _demo_secret_key() -> str:
@@ -70,17 +71,54 @@ def migrate() -> None:
             cursor.execute("PRAGMA optimize=0x10002")
 
 
-def serve(host: str, port: int, threads: int = 8) -> None:
+def workers_check(workers: int) -> None:
+    """Refuses more than one process where the database cannot share its writes."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.db import connection
+
+    if workers < 1:
+        raise ImproperlyConfigured(f"--workers {workers}: give a number above 0")
+    if workers > 1 and connection.vendor == "sqlite":
+        raise ImproperlyConfigured(
+            f"--workers {workers} needs PostgreSQL (DATABASE_URL=postgres://…): SQLite takes"
+            " one writer at a time and queues the writers of one process only, so on SQLite"
+            " the desk is served by one process (--workers 1)"
+        )
+
+
+def _gunicorn(application: Any, options: dict[str, Any]) -> None:
+    """Runs gunicorn's pre-forking server, set up here rather than from a config file."""
+    from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return application
+
+    Server().run()
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
+    """One process (waitress, threads), or `workers` processes forked by
+    gunicorn (gthread workers, `threads` each) that share the database."""
     import waitress
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
-    if not _demo:
-        try:
+    try:
+        if not _demo:
             secret_key_check(settings.SECRET_KEY)
-        except ImproperlyConfigured as exc:
-            sys.stderr.write(f"callsop: {exc}\n")
-            raise SystemExit(2) from None
+        workers_check(workers)
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"callsop: {exc}\n")
+        raise SystemExit(2) from None
 
     from django.core.wsgi import get_wsgi_application
 
@@ -90,6 +128,34 @@ def serve(host: str, port: int, threads: int = 8) -> None:
     Compiled.of(default_policy())  # the phrase automata, built before the first call ends
 
     sys.stderr.write(f"callsop desk: http://{host}:{port}/  (Ctrl-C stops)\n")
+    if workers > 1:
+        from django.db import connections
+        from django.urls import get_resolver
+
+        application = get_wsgi_application()
+        get_resolver().url_patterns  # noqa: B018 - the views imported once, before the fork
+        connections.close_all()  # no database connection is shared by the forked processes
+        _gunicorn(
+            application,
+            {
+                "bind": [_bind(host, port)],
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                # Idle connections wait in the poller, not in a thread: kept longer
+                # than a proxy's own idle limit (nginx: 60 s), so the proxy closes them.
+                "keepalive": 75,
+                "preload_app": True,
+                "proc_name": "callsop",
+                "control_socket_disable": True,  # one per user's home: two servers would share it
+                "accesslog": None,  # one line per request comes from the desk itself
+                "errorlog": "-",
+                # X-Forwarded-Proto is the desk's to trust (CALLSOP_PROXY), not the server's.
+                "secure_scheme_headers": {},
+                "forwarded_allow_ips": "",
+            },
+        )
+        return
     # The demo hears uploaded recordings with a worker of its own; a real
     # desk runs `callsop worker` beside the server (or on other machines).
     worker = None

@@ -134,6 +134,7 @@ FILE_UPLOAD_HANDLERS = ["callsop.desk.uploads.CappedUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FILES = 4  # the desk's forms send one file, or a recording's two legs
 
 MIDDLEWARE = [
+    "callsop.desk.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -171,6 +172,7 @@ if BEHIND_PROXY:
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # proxies and monitors probe over plain http
 SECURE_HSTS_SECONDS = envint("CALLSOP_HSTS_SECONDS", 31536000) if HTTPS else 0
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -291,6 +293,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"forbidden_one_line": {"()": f"{__name__}.ForbiddenOneLine"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["forbidden_one_line"]}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["forbidden_one_line"]},
+        "requests": {"class": "logging.StreamHandler"},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
+    # One line per request (desk/request_log.py), on stderr, apart from the warnings.
+    "loggers": {
+        "callsop.requests": {"handlers": ["requests"], "level": "INFO", "propagate": False}
+    },
 }

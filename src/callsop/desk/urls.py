@@ -7,6 +7,7 @@ from callsop.desk.views import (
     calls,
     dashboard,
     desk,
+    health,
     inbox,
     knowledge,
     policy,
@@ -59,4 +60,5 @@ urlpatterns = [
     path("policy/export.toml", policy.policy_export, name="policy-export"),
     path("rules/<str:rule_id>/", policy.rule_page, name="rule"),
     path("telephony/webhook/", telephony.pbx_webhook, name="pbx-webhook"),
+    path("healthz", health.healthz, name="healthz"),
 ]
