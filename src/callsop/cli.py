@@ -189,6 +189,7 @@ def _web(args: argparse.Namespace) -> int:
 def _desk_ready(*, demo: bool = False) -> bool:
     """The desk's settings loaded and its database migrated; False (said why) if not."""
     from django.core.exceptions import ImproperlyConfigured
+    from django.db import DatabaseError
 
     from callsop.desk import server
 
@@ -197,7 +198,12 @@ def _desk_ready(*, demo: bool = False) -> bool:
     except ImproperlyConfigured as exc:
         _error(str(exc))
         return False
-    server.migrate()
+    try:
+        server.migrate()
+    except DatabaseError as exc:  # unreachable, refused, no such database
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _error(f"the database cannot be used (DATABASE_URL): {reason}")
+        return False
     return True
 
 

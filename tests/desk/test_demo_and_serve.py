@@ -53,6 +53,21 @@ def test_serve_refuses_without_a_secret_key(tmp_path: Path) -> None:
     assert (tmp_path / "callsop.sqlite3").exists()
 
 
+def test_serve_says_when_its_database_cannot_be_reached(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CALLSOP_", "DJANGO_", "DATABASE_URL"))
+    }
+    env["CALLSOP_DATA_DIR"] = str(tmp_path)
+    env["CALLSOP_SECRET_KEY"] = "a-real-secret-for-this-test-of-forty-chars"
+    env["DATABASE_URL"] = "postgres://callsop@127.0.0.1:1/callsop"  # nothing listens on port 1
+    result = _callsop("serve", "--no-serve", env=env)
+    assert result.returncode == 2
+    assert "the database cannot be used (DATABASE_URL)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_bad_debug_switch_is_named(tmp_path: Path) -> None:
     env = {
         k: v
