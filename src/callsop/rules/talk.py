@@ -24,6 +24,8 @@ from callsop.text import (
     to_simplified,
 )
 
+# A lead-in that ends its turn asking the caller to confirm what it read out.
+_CONFIRM_TAG = re.compile(r"(?:對嗎|对吗|是嗎|是吗|對不對|对不对|沒錯吧|没错吧|正確嗎|正确吗)\W*$")
 _NUMERALS = frozenset("零〇一二三四五六七八九十兩两0123456789")
 _TIME_OF_DAY = frozenset(("早上", "上午", "中午", "下午", "晚上", "凌晨", "傍晚"))
 _WEEKDAY = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "日": 7, "天": 7}
@@ -435,8 +437,14 @@ def check_recap_key_points(call: Call) -> Outcome:
         return not_applicable(f"{seconds(talk)} of talk (≤ {seconds(minimum)})")
     # A listed lead-in counts where something of the call is restated
     # after it, in its turn or the staff's next (跟您確認 in 收到會打電話跟您確認
-    # only promises a call).
-    hits = [h for h in t.find("recap", "staff") if restates_something(t, h.utterance, h.end)]
+    # only promises a call), or where it asks the caller to confirm what
+    # follows (跟您確認一下，您的電話是…對嗎).
+    hits = [
+        h
+        for h in t.find("recap", "staff")
+        if restates_something(t, h.utterance, h.end)
+        or _CONFIRM_TAG.search(t.norms[h.utterance], h.end)
+    ]
     if hits:
         return passed(f"recapped the key points ({hits[-1].phrase})", t.evidence(hits[-1]))
     # A recap in the staff's own words: a late turn restating key terms of
