@@ -59,8 +59,12 @@ def test_the_clubs_policy_decides(world: World, t0: datetime) -> None:
     club_policy_save(club=world.xinyi, text="[timing]\nmax_hold_s = 30\n")
     world.xinyi.refresh_from_db()
     assert policy_of(world.xinyi).timing.max_hold_s == 30
+    # A graded call keeps the policy it was graded with when scored again…
     call_score(call=Call.objects.get(pk=call.pk))
-    assert _verdict(call, "hold.max-duration") == "fail"
+    assert _verdict(call, "hold.max-duration") == "pass"
+    # …and a call graded after the change is judged by the new one.
+    later = _held_call(world, t0 + timedelta(minutes=5), 40)
+    assert _verdict(later, "hold.max-duration") == "fail"
     # The other club keeps the default.
     assert policy_of(world.banqiao).timing.max_hold_s == 60
 

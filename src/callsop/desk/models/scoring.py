@@ -29,6 +29,11 @@ class Scorecard(models.Model):
     # How many amendments (models.Amendment) this card has been scored with:
     # 0 is the call as it ended.
     version = models.PositiveSmallIntegerField(default=0)
+    # The club's policy (its TOML overrides) the call was first graded with:
+    # every later scoring of the call (an amendment, a recording, a closing
+    # retry window) uses it too, so only what changed in the call moves the
+    # grade. None: graded before this was kept; the club's current policy.
+    policy_toml = models.TextField(null=True, blank=True)
 
 
 class Dispute(models.Model):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,26 +23,61 @@ from callsop.desk.models import (
     Staff,
 )
 from callsop.desk.services.errors import ActionError
-from callsop.desk.services.policy import policy_of
+from callsop.desk.services.policy import policy_of, policy_of_text
 from callsop.desk.services.record import record_of
 from callsop.engine.scoring import score
 from callsop.engine.timeline import Timeline
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
 
+# Calls noted to be scored later, within `scoring_deferred()`: (pk, when it ended).
+_DEFERRED: ContextVar[list[tuple[int, datetime]] | None] = ContextVar(
+    "scoring_deferred", default=None
+)
+
+
+@contextmanager
+def scoring_deferred() -> Iterator[list[tuple[int, datetime]]]:
+    """Within it, `call_score` notes the calls it is asked to score instead
+    of scoring them in the write transaction that ended them; the list it
+    gives holds them, for `call_rescore` to score right after (so a burst of
+    endings holds up no other write)."""
+    noted: list[tuple[int, datetime]] = []
+    token = _DEFERRED.set(noted)
+    try:
+        yield noted
+    finally:
+        _DEFERRED.reset(token)
+
+
 # Retries and redials fall minutes apart (§1.4: 3-5 minutes, at once); two
 # hours either side holds every call that can count as one.
 HISTORY_WINDOW = timedelta(hours=2)
 
 
-def call_score(*, call: Call, now: datetime | None = None) -> Scorecard:
+def call_score(*, call: Call, now: datetime | None = None) -> Scorecard | None:
     """Scores `call` (ended) with the calls to the same number around it, so
     retries and redials count; the neighbours are rescored too. Runs inside
-    the caller's transaction."""
+    the caller's transaction; within `scoring_deferred()` it only notes the
+    call (None), for the caller to score after its transaction."""
     at = now or timezone.now()
-    policy = policy_of(call.club)
+    deferred = _DEFERRED.get()
+    if deferred is not None:
+        deferred.append((call.pk, at))
+        return None
+    policy = graded_policy(call)
     batch, records, cards = _scored(call, policy, at)
     return _keep(call, batch, records, cards, policy, at)
+
+
+def graded_policy(call: Call) -> Policy:
+    """The policy the call was graded with when it was first scored (the
+    club's current one for a call not scored yet, or graded before the
+    policy was kept with its card)."""
+    kept = Scorecard.objects.filter(call_id=call.pk).values_list("policy_toml", flat=True).first()
+    if kept is None:
+        return policy_of(call.club)
+    return policy_of_text(call.club, kept)
 
 
 def _scored(
@@ -119,7 +157,7 @@ def call_rescore(*, call_id: int, now: datetime | None = None) -> Scorecard:
     for _ in range(3):
         at = now or timezone.now()
         call = Call.objects.select_related("club", "clerk").get(pk=call_id)
-        policy = policy_of(call.club)
+        policy = graded_policy(call)
         batch, records, cards = _scored(call, policy, at)
         with transaction.atomic(durable=True):
             fresh = (
@@ -137,7 +175,7 @@ def call_rescore(*, call_id: int, now: datetime | None = None) -> Scorecard:
             .select_related("club", "clerk")
             .get(pk=call_id)
         )
-        policy = policy_of(call.club)
+        policy = graded_policy(call)
         batch, records, cards = _scored(call, policy, at)
         return _versioned(call, _keep(call, batch, records, cards, policy, at), at)
 
@@ -226,7 +264,7 @@ def _save(
         contribution,
     )
     if card is None:
-        card = Scorecard(call=call)
+        card = Scorecard(call=call, policy_toml=call.club.policy_toml)
     elif not unchanged:
         _count(call.club_id, card.counted_day, card.counted_clerk_id, card.counted, -1)
     if not unchanged:
@@ -384,7 +422,7 @@ def dispute_settle(
     dispute.save()
     if overturn:
         card = Scorecard.objects.select_for_update().get(call=dispute.call)
-        policy = policy_of(dispute.call.club)
         call = dispute.call
+        policy = graded_policy(call)
         _save(call, record_of(call), card.score, list(card.findings), policy, card.scored_at)
     return dispute

@@ -17,7 +17,12 @@ from callsop.desk.services.access import call_for, dispute_for
 from callsop.desk.services.amendments import amendments_settle, call_amend_transcript
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.record import record_export
-from callsop.desk.services.scoring import dispute_raise, dispute_settle, scores_recheck
+from callsop.desk.services.scoring import (
+    dispute_raise,
+    dispute_settle,
+    graded_policy,
+    scores_recheck,
+)
 from callsop.desk.validation import clean_model_text
 from callsop.desk.views.amendments import amendment_context
 from callsop.desk.views.common import hx_redirect, staff_view
@@ -164,6 +169,8 @@ def scorecard_page(
         },
         **listening_context(call, findings),
         **amendment_context(staff, call, card, request.POST if error else None),
+        # Titles that quote a threshold quote the one the call was graded with.
+        "timing": graded_policy(call).timing,
     }
     return render(request, "desk/scorecard.html", context, status=400 if error else 200)
 
