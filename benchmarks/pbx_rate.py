@@ -15,7 +15,8 @@ latency from capture to the desk (50th, 99th percentile, worst), and at the
 end the first rate it fell behind at (an event missing, or p99 over 500 ms).
 
     DATABASE_URL=$(scripts/pg-test-server start) python benchmarks/pbx_rate.py \\
-        [--rates 5,10,20,50,100] [--seconds 10] [--scale 0.25] [--only postgresql]
+        [--rates 5,10,20,50,100] [--seconds 10] [--scale 0.25] [--only postgresql] \\
+        [--appliers 4]  # the feed's applier threads on PostgreSQL (CALLSOP_PBX_APPLIERS)
 """
 
 from __future__ import annotations
@@ -199,13 +200,16 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p * len(values)))] if values else float("nan")
 
 
+_appliers: dict[str, str] = {}  # CALLSOP_PBX_APPLIERS for the desk's feed, when told
+
+
 def _service(port: int, *, desk: bool, printed: Any = subprocess.PIPE) -> subprocess.Popen[str]:
     """`callsop telephony` on `port`, told where the recording's Asterisk was;
     the events it prints go to `printed`."""
     command = [sys.executable, "-m", "callsop", "telephony", "--listen", f"127.0.0.1:{port}"]
     service = subprocess.Popen(
         [*command, "--pbx", ASTERISK, *(["--desk"] if desk else [])],
-        env=dict(os.environ, CALLSOP_HEP_PASSWORD=PASSWORD.decode()),
+        env=dict(os.environ, CALLSOP_HEP_PASSWORD=PASSWORD.decode(), **_appliers),
         stdout=printed,
         stderr=subprocess.PIPE,
         text=True,
@@ -294,7 +298,11 @@ def rates(database: str, label: str, args: argparse.Namespace) -> int | None:
     calls = recordings()
     per_call = events_per_call(calls, args.scale)
     _desk(database)
-    print(f"{label}: callsop telephony --desk on 127.0.0.1:{PORT}; calls last {args.scale}x")
+    appliers = _appliers.get("CALLSOP_PBX_APPLIERS", "4") if label != "SQLite" else "1"
+    print(
+        f"{label}: callsop telephony --desk on 127.0.0.1:{PORT}; calls last {args.scale}x;"
+        f" {appliers} applier thread(s), scoring on a thread of its own"
+    )
     print(
         "calls/s offered  datagrams sent/heard  events expected/emitted/stored/applied"
         "  p50 ms  p99 ms  max ms  (collector's p50 p99 ms)",
@@ -374,8 +382,13 @@ def main() -> int:
     parser.add_argument(
         "--grace", type=float, default=20.0, help="seconds to wait for the last events"
     )
+    parser.add_argument(
+        "--appliers", type=int, help="the feed's applier threads on PostgreSQL (default: 4)"
+    )
     parser.add_argument("--only", choices=("postgresql", "sqlite"))
     args = parser.parse_args()
+    if args.appliers:
+        _appliers["CALLSOP_PBX_APPLIERS"] = str(args.appliers)
     if args.only:
         return one(args)
     databases = ["sqlite"]

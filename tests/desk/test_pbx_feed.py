@@ -419,3 +419,90 @@ def test_a_big_webhook_push_is_answered_at_once_and_applied_after(
     assert answered.processed_at is not None and last.processed_at is not None
     assert answered.processed_at < last.processed_at
     assert Call.objects.get().clerk == world.alice
+
+
+ENDINGS = 20
+SLOW_SCORE_S = 0.2  # each ended call's scoring, made slow: 20 of them take 4 s
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_endings_does_not_hold_up_a_ringing_call(
+    world: World, lines: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callsop.desk.models import Scorecard
+    from callsop.desk.services import telephony
+
+    real = telephony.call_rescore
+
+    def slow_rescore(**kwargs: object) -> object:
+        time.sleep(SLOW_SCORE_S)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(telephony, "call_rescore", slow_rescore)
+    feed = DeskFeed()
+    try:
+        s = time.time() - 30
+        for i in range(ENDINGS):
+            feed(CallEvent(f"e{i}", "ringing", s + i / 100, f"0911{i:06d}", LINE))
+            feed(CallEvent(f"e{i}", "answered", s + 5 + i / 100, f"0911{i:06d}", "101"))
+        _wait_for(lambda: Call.objects.filter(state="talking").count() == ENDINGS)
+        for i in range(ENDINGS):
+            feed(CallEvent(f"e{i}", "hangup", s + 20 + i / 100, f"0911{i:06d}", LINE, by="caller"))
+        feed(_ev("ringing", time.time()))  # in the same burst as the endings, or the next
+        rang_in = _wait_for(lambda: Call.objects.filter(external_id="c1@pbx").exists())
+        scored_when_it_rang = Scorecard.objects.count()
+        assert rang_in < ENDINGS * SLOW_SCORE_S / 2  # not behind the scoring of the endings
+        assert scored_when_it_rang < ENDINGS  # the endings were still being scored
+        _wait_for(lambda: Scorecard.objects.count() == ENDINGS, seconds=30)
+        assert Call.objects.filter(state="ended").count() == ENDINGS
+    finally:
+        feed.close()
+    assert feed.scored == ENDINGS
+    call = Call.objects.get(external_id="e0")
+    assert call.scorecard.findings  # scored in full, after its events
+    assert Call.objects.get(external_id="c1@pbx").state == "ringing"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_call_keeps_capture_order_under_parallel_appliers(
+    world: World, lines: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    from callsop.desk import feed as feed_module
+
+    monkeypatch.setattr(feed_module, "appliers_for_database", lambda: 4)
+    steps = [
+        ("ringing", 0.0, {}),
+        ("answered", 3.0, {"callee": "101"}),
+        ("hold", 5.0, {"by": "callee"}),
+        ("resume", 9.0, {"by": "callee"}),
+        ("hangup", 12.0, {"by": "caller"}),
+    ]
+    s = time.time() - 60
+    calls = [f"p{i}" for i in range(24)]
+    # Each call's events fed latest first, the calls interleaved: the order
+    # they arrive in is no help to any applier.
+    arriving = [
+        CallEvent(
+            c,
+            kind,  # type: ignore[arg-type]
+            s + at + n / 10,
+            **({"caller": f"0922{n:06d}", "callee": LINE} | extra),
+        )
+        for kind, at, extra in reversed(steps)
+        for n, c in enumerate(calls)
+    ]
+    random.Random(7).shuffle(arriving)
+    feed = DeskFeed()
+    try:
+        pbx_events_store(source="hep", events=arriving[: len(arriving) // 2])
+        for event in arriving[len(arriving) // 2 :]:
+            feed(event)
+        _wait_for(lambda: Call.objects.filter(state="ended").count() == len(calls), seconds=30)
+    finally:
+        feed.close()
+    for call in Call.objects.all():
+        assert [e.type for e in call.events.all()] == [k for k, _, _ in steps], call.external_id
+        assert call.hold_total_s == pytest.approx(4)
+    assert not PbxApplyClaim.objects.exists()

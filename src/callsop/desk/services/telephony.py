@@ -38,6 +38,7 @@ from callsop.desk.models.telephony import PbxApplyClaim
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
+from callsop.desk.services.scoring import call_rescore, scoring_deferred
 from callsop.desk.validation import check_event
 from callsop.engine.history import normalise_phone
 from callsop.telephony.dialogs import CallEvent as PbxCallEvent
@@ -131,32 +132,80 @@ def _as_payload(event: PbxCallEvent) -> dict[str, Any]:
     }
 
 
+Ended = tuple[int, datetime]  # a call ended by an event, and when: to be scored
+
+
 @dataclass
 class ApplyRound:
-    """What one round did: events applied, and the calls it left because
-    another applier holds them (they are that applier's to finish)."""
+    """What one round did: events applied, the calls it left because
+    another applier holds them (they are that applier's to finish), and the
+    calls it ended, still to be scored (`pbx_calls_score`) when it was told
+    not to score them itself."""
 
     applied: int = 0
     busy: list[str] = field(default_factory=list)
+    ended: list[Ended] = field(default_factory=list)
+
+    def add(self, other: ApplyRound) -> None:
+        self.applied += other.applied
+        self.busy += other.busy
+        self.ended += other.ended
 
 
 def pbx_events_apply(*, limit: int = 1000) -> int:
     """One background round: applies up to `limit` pending events, the
     calls on the desk first, then the newest offers, then the oldest
-    events; how many it applied."""
-    return _apply_round(_calls_due(ROUND_CALLS), limit).applied
+    events, and then scores the calls it ended; how many it applied."""
+    done = _apply_round(_calls_due(ROUND_CALLS), limit)
+    pbx_calls_score(done.ended)
+    return done.applied
 
 
-def pbx_calls_apply(*, call_ids: Sequence[str], limit: int = 1000) -> ApplyRound:
+def pbx_calls_apply(
+    *, call_ids: Sequence[str], limit: int = 1000, score: bool = True
+) -> ApplyRound:
     """Applies the pending events of these calls (those just stored), each
-    call's in capture order, before any other."""
+    call's in capture order, before any other. The calls it ends are scored
+    after every event is applied, none in an event's transaction; with
+    `score=False` they are left in `ended`, for the caller to score."""
     due = list(dict.fromkeys(call_ids))
     done = ApplyRound()
     for start in range(0, len(due), ROUND_CALLS):
-        part = _apply_round(due[start : start + ROUND_CALLS], limit)
-        done.applied += part.applied
-        done.busy += part.busy
+        done.add(_apply_round(due[start : start + ROUND_CALLS], limit))
+    if score:
+        pbx_calls_score(done.ended)
+        done.ended = []
     return done
+
+
+def pbx_calls_score(ended: Iterable[Ended]) -> int:
+    """Scores calls the PBX ended (outside any write transaction, as an
+    amendment's rescoring is); how many it scored. A call that cannot be
+    scored is logged and left: it holds up no other."""
+    scored = 0
+    for call_id, at in ended:
+        try:
+            call_rescore(call_id=call_id, now=at)
+        except OperationalError:
+            raise  # the database is gone: the caller keeps the rest for later
+        except Exception:
+            logger.exception("call %s ended by the PBX not scored", call_id)
+            continue
+        scored += 1
+    return scored
+
+
+UNSCORED_SINCE = timedelta(days=1)
+
+
+def pbx_calls_unscored() -> list[Ended]:
+    """Calls the PBX ended in the last day that have no scorecard (their
+    applier stopped between the ending and the scoring): to be scored."""
+    since = timezone.now() - UNSCORED_SINCE
+    ended = Call.objects.filter(
+        source="pbx", state=Call.State.ENDED, ended_at__gte=since, scorecard__isnull=True
+    )
+    return [(pk, at) for pk, at in ended.values_list("pk", "ended_at") if at is not None]
 
 
 def _calls_due(most: int) -> list[str]:
@@ -183,8 +232,10 @@ def _apply_round(call_ids: list[str], limit: int) -> ApplyRound:
     mine = _claim(call_ids, holder)
     done = ApplyRound(busy=[c for c in call_ids if c not in mine])
     try:
-        applied = _apply_claimed(mine, limit)
+        with scoring_deferred() as ended:
+            applied = _apply_claimed(mine, limit)
         done.applied = len(applied)
+        done.ended = ended
     finally:
         _release(holder)
     return done
@@ -241,7 +292,7 @@ def _apply_claimed(call_ids: set[str], limit: int) -> list[PbxEvent]:
 def _apply_call(call: Call | None, rows: list[PbxEvent], applied: list[PbxEvent]) -> bool:
     """One call's events in capture order; False when the database failed
     and the rest of them wait for the next round."""
-    for row in rows:
+    for n, row in enumerate(rows, 1):
         try:
             outcome = _apply(call, row)
         except OperationalError:
@@ -251,7 +302,7 @@ def _apply_call(call: Call | None, rows: list[PbxEvent], applied: list[PbxEvent]
             # One event the desk cannot take must not hold up every one after it.
             logger.exception("PBX event %s (%s of %s) not applied", row.pk, row.kind, row.call_id)
             outcome = f"error: {exc!r}"
-        if not outcome.startswith("ignored"):  # the call changed, or may have
+        if n < len(rows) and not outcome.startswith("ignored"):  # it changed, or may have
             call = _call_of(row.call_id)
         row.processed_at = timezone.now()
         row.outcome = outcome[:200]
