@@ -335,3 +335,23 @@ def test_the_rescoring_runs_after_the_amendments_write_transaction(
     saves = [i for i, (sql, _) in enumerate(log) if sql.startswith('UPDATE "desk_scorecard"')]
     assert saves and all(i > max(reads) and log[i][1] for i in saves)
     assert Scorecard.objects.get(call=call).version == 1
+
+
+def test_a_complaints_follow_ups_are_all_kept(world: World, ended_call: EndedCall) -> None:
+    """The clerk writes a follow-up, the manager later closes it with their
+    own: the clerk's text is still there, each with who, when and state."""
+    call = ended_call()
+    complaint = svc.complaint_log(call=call, clerk=world.alice, summary="淋浴間沒熱水")
+    clerk, manager = world.client(world.alice), world.client(world.bob)
+    url = f"/complaints/{complaint.pk}/"
+    clerk.post(url, {"state": "following", "follow_up": "已通知工務檢查熱水器"})
+    clerk.post(url, {"state": "following", "follow_up": "已通知工務檢查熱水器"})  # sent again
+    manager.post(url, {"state": "closed", "follow_up": "館長已回電致歉"})
+    notes = list(Complaint.objects.get(pk=complaint.pk).notes.all())
+    assert [(n.by, n.state, n.text) for n in notes] == [
+        (world.alice, "following", "已通知工務檢查熱水器"),
+        (world.bob, "closed", "館長已回電致歉"),
+    ]
+    page = manager.get("/inbox/").content.decode()
+    assert "已通知工務檢查熱水器" in page and "館長已回電致歉" in page
+    assert world.alice.name in page[page.index("已通知工務檢查熱水器") - 200 :][:400]

@@ -164,6 +164,7 @@ def inbox(staff: Staff, now: datetime, tz: ZoneInfo) -> Inbox:
         Complaint.objects.filter(club_id=staff.club_pk)
         .filter(Q(logged_at__gte=midnight) | ~Q(state=Complaint.State.CLOSED))
         .select_related("call", "logged_by")
+        .prefetch_related("notes__by")
     )
     escalations = (
         list(

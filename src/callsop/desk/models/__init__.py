@@ -2,7 +2,7 @@
 
 from callsop.desk.models.amendments import Amendment
 from callsop.desk.models.calls import Call, CallEvent
-from callsop.desk.models.inbox import Complaint, Escalation, Memo, Task
+from callsop.desk.models.inbox import Complaint, ComplaintNote, Escalation, Memo, Task
 from callsop.desk.models.knowledge import KnowledgeItem
 from callsop.desk.models.people import Chain, Club, PolicyChange, Staff
 from callsop.desk.models.recordings import Recording, RecordingFile, ScorecardOriginal
@@ -17,6 +17,7 @@ __all__ = [
     "Club",
     "ClubLine",
     "Complaint",
+    "ComplaintNote",
     "DailyStat",
     "DialJob",
     "Dispute",

@@ -84,3 +84,19 @@ class Complaint(models.Model):
     class Meta:
         ordering = ["-logged_at"]
         indexes = [models.Index(fields=["club", "state"])]
+
+
+class ComplaintNote(models.Model):
+    """Each update of a complaint's follow-up, as written: later ones never
+    replace earlier ones."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="notes")
+    by = models.ForeignKey(
+        Staff, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    text = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=Complaint.State.choices)
+
+    class Meta:
+        ordering = ["at", "pk"]

@@ -6,7 +6,16 @@ from datetime import datetime
 
 from django.db import transaction
 
-from callsop.desk.models import Call, Complaint, Escalation, KnowledgeItem, Memo, Staff, Task
+from callsop.desk.models import (
+    Call,
+    Complaint,
+    ComplaintNote,
+    Escalation,
+    KnowledgeItem,
+    Memo,
+    Staff,
+    Task,
+)
 from callsop.desk.services.calls import moment
 from callsop.desk.services.errors import ActionError
 
@@ -97,9 +106,15 @@ def complaint_follow_up(
     follow_up = follow_up.strip()
     if state == Complaint.State.CLOSED and not follow_up:
         raise ActionError("結案前請寫下處理經過。", field="follow_up")
+    if (state, follow_up) == (complaint.state, complaint.follow_up):
+        return complaint  # the same form sent again
+    at = moment(now)
+    # Every update is kept as written: a later one never replaces what a
+    # colleague wrote before (the complaint shows its latest).
+    ComplaintNote.objects.create(complaint=complaint, by=staff, at=at, text=follow_up, state=state)
     complaint.state = state
     complaint.follow_up = follow_up
-    complaint.closed_at = moment(now) if state == Complaint.State.CLOSED else None
+    complaint.closed_at = at if state == Complaint.State.CLOSED else None
     complaint.save(update_fields=["state", "follow_up", "closed_at"])
     return complaint
 
