@@ -215,3 +215,38 @@ def test_webvtt_tags_are_stripped_and_a_run_of_brackets_kept_as_text() -> None:
     [item] = list(read_bytes("tags.vtt", text.encode()))
     assert isinstance(item, Loaded)
     assert item.record.utterances[0].text == "您好 <<<< 1 < 2"
+
+
+def test_webvtt_minutes_or_seconds_past_59_are_refused_by_their_line() -> None:
+    for stamp in ("99:99:99.000", "00:60:00.000", "00:00:60.000", "61:00.000"):
+        text = f"WEBVTT\n\n00:00:01.000 --> {stamp}\n<v staff>您好</v>\n"
+        [item] = list(read_bytes("late.vtt", text.encode()))
+        assert isinstance(item, Refusal) and item.line == 3, stamp
+        assert "timing" in item.message and "59" in item.message
+    text = "WEBVTT\n\n100:59:59.999 --> 101:00:00.000\n<v staff>您好</v>\n"
+    [item] = list(read_bytes("long.vtt", text.encode()))
+    assert isinstance(item, Loaded)
+    assert item.record.utterances[0].start == 100 * 3600 + 59 * 60 + 59.999
+
+
+def test_webvtt_entities_in_cue_text_are_decoded() -> None:
+    text = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n"
+        "<v staff>A&amp;B &lt;訂位&gt;&nbsp;好&lrm;的 &amp;lt;</v>\n"
+    )
+    [item] = list(read_bytes("ent.vtt", text.encode()))
+    assert isinstance(item, Loaded)
+    assert item.record.utterances[0].text == "A&B <訂位> 好的 &lt;"
+
+
+def test_webvtt_control_characters_in_cue_text_are_refused_by_their_line() -> None:
+    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v staff>您好\n請\x07稍等\n"
+    [item] = list(read_bytes("bell.vtt", text.encode()))
+    assert isinstance(item, Refusal) and item.line == 5
+    assert "control character" in item.message and "U+0007" in item.message
+    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v staff>您&#12;好\n"
+    [item] = list(read_bytes("ff.vtt", text.encode()))
+    assert isinstance(item, Refusal) and item.line == 4
+    text = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v staff>您\t好\n"
+    [item] = list(read_bytes("tab.vtt", text.encode()))
+    assert isinstance(item, Loaded) and item.record.utterances[0].text == "您\t好"

@@ -7,7 +7,9 @@ direction, club and started_at as `key: value` lines.
 
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from callsop.record.model import RecordError
@@ -49,12 +51,30 @@ def _shown(text: str, most: int = 60) -> str:
     return repr(text[:most]) + ("…" if len(text) > most else "")
 
 
-def _seconds(stamp: str) -> float:
+def _seconds(stamp: str) -> float | None:
+    """Seconds from `[hh:]mm:ss.ttt`, or None when minutes or seconds pass 59."""
     parts = stamp.split(":")
     seconds = float(parts[-1])
     minutes = int(parts[-2])
     hours = int(parts[0]) if len(parts) == 3 else 0
+    if minutes > 59 or seconds >= 60:
+        return None
     return hours * 3600 + minutes * 60 + seconds
+
+
+def _control(text: str) -> str | None:
+    """The first control character in `text` other than tab, if any."""
+    for char in text:
+        if char != "\t" and unicodedata.category(char) == "Cc":
+            return char
+    return None
+
+
+def _cue_text(payload: str) -> str:
+    """Cue text without tags, with entities decoded (&amp; &lt; &nbsp; …)."""
+    text = html.unescape(_TAG.sub("", payload))
+    # A no-break space reads as a space; direction marks carry no words.
+    return text.replace("\xa0", " ").replace("\u200e", "").replace("\u200f", "").strip()
 
 
 def parse_vtt(text: str) -> VttDocument:
@@ -107,8 +127,19 @@ def _read_cue(first_line: int, block: list[str]) -> VttCue:
     if match is None:
         raise VttError(line_no, f"bad cue timing: {_shown(block[timing_at].strip())}")
     start, end = _seconds(match.group(1)), _seconds(match.group(2))
+    if start is None or end is None:
+        raise VttError(
+            line_no,
+            f"bad cue timing: {_shown(block[timing_at].strip())}: minutes and seconds run 00 to 59",
+        )
     if end < start:
         raise VttError(line_no, f"cue ends ({match.group(2)}) before it starts ({match.group(1)})")
+    for offset, text_line in enumerate(block[timing_at + 1 :], start=1):
+        char = _control(text_line)
+        if char is not None:
+            raise VttError(
+                line_no + offset, f"cue text holds a control character (U+{ord(char):04X})"
+            )
     payload = "\n".join(block[timing_at + 1 :])
     voice = _VOICE.search(payload)
     if voice is None:
@@ -118,4 +149,8 @@ def _read_cue(first_line: int, block: list[str]) -> VttCue:
         raise VttError(
             line_no + 1, f"unknown voice {_shown(voice.group(1))}: use staff, customer or other"
         )
-    return VttCue(line_no, start, end, speaker, _TAG.sub("", payload).strip())
+    text = _cue_text(payload)
+    char = _control(text.replace("\n", ""))
+    if char is not None:
+        raise VttError(line_no + 1, f"cue text holds a control character (U+{ord(char):04X})")
+    return VttCue(line_no, start, end, speaker, text)
