@@ -266,6 +266,8 @@ def refused(request: HttpRequest, error: ActionError, status: int = 400) -> Http
     X-Callsop-Refused header that htmx requests take it from."""
     response = HttpResponse(error.message, status=status, content_type="text/plain; charset=utf-8")
     response["X-Callsop-Refused"] = quote(error.message)
+    if error.field:  # the form field to mark, as the form names it
+        response["X-Callsop-Field"] = quote(error.field)
     return response
 
 

@@ -145,24 +145,65 @@
         });
       }
       if (!r.ok) { // a field refused: say which and why; the text stays here until it is fixed
-        var why = r.headers.get("X-Callsop-Refused");
-        throw new Error(why ? decodeURIComponent(why) : "伺服器回應 " + r.status);
+        var why = r.headers.get("X-Callsop-Refused"), which = r.headers.get("X-Callsop-Field");
+        var refusal = new Error(why ? decodeURIComponent(why) : "伺服器回應 " + r.status);
+        refusal.fieldRefused = Boolean(why);
+        refusal.field = which ? decodeURIComponent(which) : "";
+        throw refusal;
       }
       wrapUp = r.headers.get("X-Callsop-Wrap-Up");
       return r.text();
     }).then(function (text) {
       window.callsopOffline(false);
       forget(callOf(form), "details", sent);
+      markRefused(form, null);
       savedLine(text);
       if (wrapUp !== null) { wrapUpFor(Number(wrapUp)); } else { planCheck(); }
       return true;
     }, function (err) {
       if (err.refused) { lock(form, err.message); return false; }
+      if (err.fieldRefused) { // the server is there and said no: the clerk fixes the field
+        window.callsopOffline(false);
+        markRefused(form, err);
+        savedLine("尚未儲存：" + err.message.replace(/[。.]+$/, "") + "。請修改後會自動再存。");
+        return false;
+      }
+      markRefused(form, null);
       var unreachable = err instanceof TypeError;
       if (unreachable) { window.callsopOffline(true); }
       savedLine("尚未儲存（" + (unreachable ? "連不上伺服器" : err.message) + "）：內容保留在這台電腦，恢復後自動送出");
       return false;
     });
+  }
+
+  // A save the server refused for a field: that input marked, the reason
+  // beside it (or at the form's top when no input has the field's name);
+  // `err` null clears the marks once a save goes through.
+  var refusedBy = null; // the last refusal's message while it stands
+  function markRefused(form, err) {
+    refusedBy = err ? err.message : null;
+    form.querySelectorAll("[data-refused-note]").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid][data-refused]").forEach(function (el) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("data-refused");
+      el.removeAttribute("aria-describedby");
+    });
+    if (!err) { return; }
+    var note = document.createElement("p");
+    note.className = "field-error";
+    note.id = "refused-note";
+    note.setAttribute("data-refused-note", "");
+    note.setAttribute("role", "alert");
+    note.textContent = err.message;
+    var input = err.field ? form.querySelector('[name="' + err.field.replace(/["\\]/g, "") + '"]') : null;
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("data-refused", "");
+      input.setAttribute("aria-describedby", note.id);
+      (input.closest("label") || input).insertAdjacentElement("afterend", note);
+    } else {
+      form.insertBefore(note, form.firstChild);
+    }
   }
 
   // Resolves true once everything typed so far is on the server, false if a save failed.
@@ -402,7 +443,9 @@
     (details ? save(details) : Promise.resolve(true)).then(function (ok) {
       button.disabled = false;
       if (!ok) {
-        status.textContent = "通話紀錄還沒存到伺服器，所以還不能結束通話；內容保留在這台電腦，恢復連線後請再按「確定結束」。";
+        status.textContent = refusedBy
+          ? "通話紀錄有欄位需要修改，所以還不能結束通話：" + refusedBy.replace(/[。.]+$/, "") + "。請先取消、修改該欄位，存好後再按「確定結束」。"
+          : "通話紀錄還沒存到伺服器，所以還不能結束通話；內容保留在這台電腦，恢復連線後請再按「確定結束」。";
         return;
       }
       status.textContent = "正在結束通話…";
