@@ -101,7 +101,8 @@ def test_a_retry_is_announced_when_its_window_opens(desk: Desk, world: World) ->
     task = _unanswered(world, world.alice)
     row = card.locator("li.task", has_text="王大明")
     expect(row).to_contain_text("重撥")
-    expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^開始於 [23]:\d\d$"))
+    expect(row).to_contain_text(re.compile(r"\d\d:\d\d–\d\d:\d\d 之間重撥"))
+    expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^[23] 分 \d+ 秒後開始$"))
     expect(card.locator("h4.due-day").first).to_contain_text("今天")
     expect(card.locator('[data-count="due"]')).to_have_text("0")
     assert _alerts(page, "task") == []
@@ -114,7 +115,7 @@ def test_a_retry_is_announced_when_its_window_opens(desk: Desk, world: World) ->
     expect(alert).to_have_text("重撥時間到：王大明 0912-345-678", timeout=10_000)
     expect(card.locator('[data-count="due"]')).to_have_text("1")
     now_row = card.locator("ul.due-now li.task", has_text="王大明")
-    expect(now_row.locator("[data-countdown]")).to_have_text(re.compile(r"^已到期 0:\d\d$"))
+    expect(now_row.locator("[data-countdown]")).to_have_text(re.compile(r"^已到期 \d+ 秒$"))
     expect(now_row.get_by_role("button", name="撥打")).to_be_visible()
     announced = _alerts(page, "task")
     assert [(a["title"], a["body"], a["notified"]) for a in announced] == [
@@ -248,7 +249,7 @@ def test_the_coming_days_are_listed_by_the_club_day(desk: Desk, world: World) ->
     expect(lists.nth(1)).to_contain_text("後續聯絡 王大明 0912-345-678")
     expect(lists.nth(1)).to_contain_text(f"{in_three_days:%m/%d} 14:00 到期")
     expect(lists.nth(1).locator("[data-countdown]")).to_have_text(
-        re.compile(r"^開始於 [23] 天 \d+ 小時$")
+        re.compile(r"^[23] 天 \d+ 小時後開始$")
     )
     expect(card).not_to_contain_text("張先生")
     expect(card).not_to_contain_text("板橋的客人")
@@ -277,7 +278,7 @@ def test_a_task_is_dialled_early_with_its_plan(desk: Desk, world: World) -> None
 
     page = desk.login(world.alice)
     row = _due_card(page).locator("ul.due-ahead li.task", has_text="王大明")
-    expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^開始於 1 天 2[23] 小時$"))
+    expect(row.locator("[data-countdown]")).to_have_text(re.compile(r"^1 天 2[23] 小時後開始$"))
     row.get_by_role("button", name="提前撥打").click()
     page.wait_for_url(re.compile(r"/calls/\d+/$"))
     redial = Call.objects.exclude(pk=earlier.pk).get()

@@ -44,10 +44,10 @@ class DueTask:
 
     @property
     def countdown(self) -> str:
-        """What the task's timer reads: 開始於 4:12, or 已到期 0:35."""
+        """What the task's timer reads: 4 分 12 秒後開始, or 已到期 35 秒."""
         seconds = (self.as_of - self.opens_at).total_seconds()
         if seconds < 0:
-            return f"開始於 {clock(-seconds)}"
+            return f"{clock(-seconds)}後開始"
         return f"已到期 {clock(seconds)}"
 
 
@@ -73,15 +73,18 @@ class DueWork:
 
 
 def clock(seconds: float) -> str:
-    """4:12, 1:04:12 past an hour, 3 天 4 小時 past a day (rounded down)."""
+    """A length of time in words, never like a time of day: 35 秒, 4 分 12 秒,
+    1 小時 4 分 past an hour, 3 天 4 小時 past a day (rounded down)."""
     whole = int(seconds)
     if whole >= 86400:
         return f"{whole // 86400} 天 {whole % 86400 // 3600} 小時"
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes}:{secs:02d}"
+        return f"{hours} 小時 {minutes} 分"
+    if minutes:
+        return f"{minutes} 分 {secs} 秒"
+    return f"{secs} 秒"
 
 
 def tasks_open_for(staff: Staff) -> QuerySet[Task]:

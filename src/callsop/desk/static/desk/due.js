@@ -18,12 +18,13 @@
     if (s) { skew = Date.parse(s) - Date.now(); }
   }
 
+  // A length of time in words, as services/tasks.py's clock(): never like a time of day.
   function clock(seconds) {
-    var whole = Math.floor(seconds), h = Math.floor(whole / 3600);
+    var whole = Math.max(0, Math.floor(seconds)), h = Math.floor(whole / 3600);
     if (whole >= 86400) { return Math.floor(whole / 86400) + " 天 " + Math.floor((whole % 86400) / 3600) + " 小時"; }
     var m = Math.floor((whole % 3600) / 60), s = whole % 60;
-    var mm = h ? (m < 10 ? "0" : "") + m : String(m);
-    return (h ? h + ":" : "") + mm + ":" + (s < 10 ? "0" : "") + s;
+    if (h) { return h + " 小時 " + m + " 分"; }
+    return m ? m + " 分 " + s + " 秒" : s + " 秒";
   }
 
   // Announced keys are kept in the browser, so a reload announces nothing twice.
@@ -100,7 +101,7 @@
       li.classList.toggle("open", open);
       li.classList.toggle("late", late);
       var timer = li.querySelector("[data-countdown]");
-      if (timer) { timer.textContent = open ? "已到期 " + clock(since) : "開始於 " + clock(-since); }
+      if (timer) { timer.textContent = open ? "已到期 " + clock(since) : clock(-since) + "後開始"; }
     });
   }
 
