@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import msgspec
 
 from callsop.record.model import CallRecord
 
-_NOT_DIGIT = re.compile(r"\D")
+_NOT_DIGIT = re.compile(r"[^0-9]")
 
 
 def normalise_phone(phone: str | None) -> str | None:
-    """One key per number: +886 912 345 678, 0912-345-678 and 0912345678 agree."""
+    """One key per number: +886 912 345 678, 0912-345-678 and 0912345678 agree,
+    and so do full-width ０９１２３４５６７８ and ＋８８６ (NFKC)."""
     if not phone:
         return None
+    phone = unicodedata.normalize("NFKC", phone)
     digits = _NOT_DIGIT.sub("", phone)
     if phone.strip().startswith("+") or (digits.startswith("886") and len(digits) >= 11):
         digits = digits[3:] if digits.startswith("886") else digits
