@@ -272,11 +272,17 @@ def _dialer(args: argparse.Namespace) -> int:
 
 
 def _manage(args: argparse.Namespace) -> int:
-    import os
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callsop.desk.settings")
+    """Django's management commands (and the desk's own: addclub, addstaff),
+    on a database migrated first, as `callsop serve` leaves it."""
     from django.core.management import execute_from_command_line
 
+    asks_for_help = not args.args or args.args[0] in ("help", "--help", "-h", "--version")
+    if not asks_for_help and not _desk_ready():
+        return EXIT_USAGE
+    if asks_for_help:
+        import os
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "callsop.desk.settings")
     execute_from_command_line(["callsop manage", *args.args])
     return EXIT_OK
 
