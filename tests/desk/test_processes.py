@@ -252,3 +252,25 @@ def test_a_call_rung_through_one_process_is_on_a_desk_served_by_another(
     assert len(ringing) == 2 and all(x.endswith(f"user={user}") for x in ringing)
     if first_args:
         assert sum("Booting worker" in x for x in one_log) == 2, one_log
+
+
+def test_behind_a_tls_proxy_the_real_server_takes_https_from_the_proxy(tmp_path: Path) -> None:
+    """Through waitress itself, not the test client: the proxy's
+    X-Forwarded-Proto reaches Django, so an https request is served (with
+    HSTS) and only plain http is redirected."""
+    import http.client
+
+    env = _env(tmp_path, None) | {"CALLSOP_PROXY": "on"}
+
+    def fetch(port: int, headers: dict[str, str]) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/login/", headers=headers)
+        return connection.getresponse()
+
+    with _serving(env) as (port, _):
+        proxied = fetch(port, {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5"})
+        assert proxied.status == 200, proxied.getheader("Location")
+        assert "max-age=" in (proxied.getheader("Strict-Transport-Security") or "")
+        plain = fetch(port, {})
+        assert plain.status == 301
+        assert (plain.getheader("Location") or "").startswith("https://")

@@ -165,8 +165,16 @@ def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
         worker = Background().start()
         sys.stderr.write("callsop demo: a worker hears uploaded recordings in the background\n")
     try:
+        # Behind a TLS proxy (CALLSOP_PROXY), waitress must pass the proxy's
+        # X-Forwarded-* headers on: by default it drops them, and Django would
+        # take every https request for plain http and redirect it to itself.
         waitress.serve(
-            get_wsgi_application(), host=host, port=port, threads=threads, ident="callsop"
+            get_wsgi_application(),
+            host=host,
+            port=port,
+            threads=threads,
+            ident="callsop",
+            clear_untrusted_proxy_headers=not settings.BEHIND_PROXY,
         )
     finally:
         if worker is not None:
