@@ -129,10 +129,29 @@
     htmx.ajax("GET", panel.dataset.panel, { target: check, swap: "outerHTML", select: "[data-plan-check]" }).then(done, done);
   }
 
+  // Only what was typed and not yet saved goes, as it was last typed (in
+  // this tab or another of the same call): a tab whose other boxes are
+  // stale never writes them over what another tab saved.
+  function payload(form) {
+    var data = new FormData(), token = form.querySelector("input[name=csrfmiddlewaretoken]");
+    if (token) { data.append(token.name, token.value); }
+    pending(form).forEach(function (f) {
+      var v = draftOf(form, f);
+      if (f.type === "checkbox") {
+        data.append(f.name + "__present", "1");
+        if (v) { data.append(f.name, "on"); }
+      } else {
+        data.append(f.name, v);
+      }
+    });
+    return data;
+  }
+
   function send(form) {
     var sent = snapshot(form), wrapUp = null;
+    pending(form).forEach(function (f) { sent[f.name] = draftOf(form, f); });
     return fetch(form.dataset.save, {
-      method: "POST", body: new FormData(form), credentials: "same-origin",
+      method: "POST", body: payload(form), credentials: "same-origin",
       headers: { "X-CSRFToken": csrf(), "HX-Request": "true" },
     }).then(function (r) {
       if (r.redirected) { throw new Error("登入已逾時，請重新登入"); }
