@@ -29,6 +29,7 @@ from callsop.desk.services.telephony import pbx_events_store
 from callsop.telephony import webhook
 from callsop.telephony.dialogs import CallEvent
 from tests.desk.conftest import World
+from tests.desk.test_outbound import PLAN
 
 HX = {"HTTP_HX_REQUEST": "true"}
 NUL = "\x00"
@@ -139,20 +140,6 @@ def test_a_transfer_with_a_bad_summary_is_refused(world: World) -> None:
     assert "控制字元" in _refusal(response)
     call.refresh_from_db()
     assert call.is_live and not call.events.filter(type="transfer").exists()
-
-
-PLAN = {
-    "plan_purpose": "提醒 InBody 檢測",
-    "caller_phone": "0922-111-222",
-    "plan_name": "林美華",
-    "plan_name_verified": "on",
-    "plan_number_verified": "on",
-    "plan_salutation": "林小姐",
-    "plan_outline": "確認週六上午十點的檢測",
-    "plan_time_budget_min": "3",
-    "plan_material": "檢測預約表",
-    "plan_hard_reply": "改約下週",
-}
 
 
 @pytest.mark.parametrize(

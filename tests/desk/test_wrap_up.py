@@ -18,16 +18,9 @@ from callsop.desk.services.errors import ActionError
 from callsop.desk.services.telephony import pbx_event_store, pbx_events_apply
 from callsop.telephony.dialogs import CallEvent
 from tests.desk.conftest import World
+from tests.desk.test_amendments import NOTE
 
 LINE = "0227001234"
-NOTE = {
-    "note_when": "週六上午",
-    "note_who": "王大明",
-    "note_where": "信義會館",
-    "note_what": "詢問體驗課",
-    "note_why": "想試上瑜伽",
-    "note_how": "回電告知時段",
-}
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
