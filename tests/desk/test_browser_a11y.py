@@ -29,6 +29,7 @@ from callsop.desk.services import outbound as out
 from callsop.desk.services.inbox import knowledge_save
 from tests.desk.conftest import World
 from tests.desk.test_browser import Desk, browser, desk
+from tests.desk.test_browser_due import PLAN
 
 __all__ = ["browser", "desk"]  # the fixtures, shared with test_browser.py
 
@@ -43,18 +44,7 @@ WIDTHS: dict[str, ViewportSize] = {
 RUN_AXE = "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
 # Folded forms (details) are opened so that their fields are checked as well.
 UNFOLD = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
-HALF_PLAN = {"plan_purpose": "通知私人課改期", "plan_name": "王大明"}  # gaps listed
-PLAN = {
-    **HALF_PLAN,
-    "plan_name_verified": "on",
-    "caller_phone": "0912-345-678",
-    "plan_number_verified": "on",
-    "plan_salutation": "王先生",
-    "plan_outline": "週六的課改到週日",
-    "plan_time_budget_min": "3",
-    "plan_material": "本週課表",
-    "plan_hard_reply": "可改約其他教練",
-}
+HALF_PLAN = {k: PLAN[k] for k in ("plan_purpose", "plan_name")}  # gaps listed
 
 
 def with_axe(page: Page) -> Page:
