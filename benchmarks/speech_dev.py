@@ -19,11 +19,15 @@ message.
     .venv/bin/python benchmarks/speech_dev.py --quiet    # figures only
     .venv/bin/python benchmarks/speech_dev.py --timing 2000
         # the per-call cost of each speech-act analysis, on generated calls
+    .venv/bin/python benchmarks/speech_dev.py --weak ""
+        # no rule held back on machine transcripts (or a comma-separated list
+        # in place of the policy's matching.machine_weak_rules)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -32,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from callsop.engine import score
 from callsop.engine.call import Compiled
@@ -99,8 +105,13 @@ class Outcome:
         return self.expected == self.got
 
 
-def judge(corpus: list[DevCall]) -> list[Outcome]:
+def judge(corpus: list[DevCall], weak: tuple[str, ...] | None = None) -> list[Outcome]:
+    """Each stated verdict against the engine's; `weak`, when given, stands
+    in for the policy's `matching.machine_weak_rules`."""
     policy = default_policy()
+    if weak is not None:
+        matching = msgspec.structs.replace(policy.matching, machine_weak_rules=weak)
+        policy = dataclasses.replace(policy, matching=matching)
     out = []
     for dev in corpus:
         card = score(list(dev.calls), policy)[0]
@@ -146,7 +157,6 @@ def timing(count: int) -> None:
     on `count` generated calls (benchmarks/generate.py), each analysis run
     over every staff turn as a rule that applies would."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import msgspec
 
     from generate import calls
 
@@ -183,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folders", nargs="*", help="only these folders of the corpus")
     parser.add_argument("--quiet", action="store_true", help="figures only")
     parser.add_argument("--timing", type=int, metavar="N", help="time the analyses on N calls")
+    parser.add_argument(
+        "--weak",
+        metavar="RULES",
+        help="comma-separated rules held back on machine transcripts instead of the policy's"
+        " (an empty string holds none back)",
+    )
     args = parser.parse_args(argv)
     if args.timing:
         timing(args.timing)
@@ -191,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     if not corpus:
         print("no corpus files found", file=sys.stderr)
         return 1
-    report(judge(corpus), quiet=args.quiet)
+    weak = None if args.weak is None else tuple(r for r in args.weak.split(",") if r)
+    report(judge(corpus, weak), quiet=args.quiet)
     return 0
 
 

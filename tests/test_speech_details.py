@@ -329,3 +329,29 @@ def test_a_segment_boundary_cutting_the_name_or_the_question() -> None:
     verdict, message = _verdict(call, "outbound.verify-party")
     assert verdict == "pass"
     assert "陳先" in message
+
+
+def test_the_club_name_heard_as_its_homophone_on_a_machine_transcript() -> None:
+    machine = {"source": "machine", "engine": "asr"}
+    said = ("staff", "您好 信義會管 請問有什麼需要")
+    call = _call(said, ("customer", "我想問泳池"), speech=machine)
+    assert _verdict(call, "inbound.greeting-with-club-name") == (
+        "pass",
+        "greeted and named the club",
+    )
+    # a person's transcript is taken as written
+    call = _call(said, ("customer", "我想問泳池"))
+    assert _verdict(call, "inbound.greeting-with-club-name")[0] == "fail"
+    # the same sound in other words is no name: 回官網, 到會管 (not passed; on
+    # a machine transcript the rule's fail is na, the recogniser may be wrong)
+    for other in ("您好 請您回官網查詢", "您好 請您到會管來"):
+        call = _call(("staff", other), ("customer", "好"), speech=machine)
+        assert _verdict(call, "inbound.greeting-with-club-name")[0] == "na", other
+
+
+def test_the_register_list_names_each_surname_once() -> None:
+    from callsop.rules import names as register
+
+    single = register._REGISTER_SINGLE
+    assert len(set(single)) == len(single), sorted(c for c in set(single) if single.count(c) > 1)
+    assert "華" in register_forms() and "华" in register_forms()

@@ -12,6 +12,7 @@ import pytest
 from callsop.engine.findings import Finding, Scorecard
 from callsop.engine.scoring import score
 from callsop.policy import (
+    Policy,
     PolicyError,
     build_policy,
     default_policy,
@@ -126,20 +127,33 @@ def test_a_short_phrase_is_never_found_by_sound() -> None:
     assert _finding(card, "close.farewell").verdict == "fail"
 
 
-def test_a_rule_too_weak_for_machine_transcripts_is_na() -> None:
-    policy = build_policy(
+def _farewell_held_weak() -> Policy:
+    return build_policy(
         {
             **_default_data(),
             "matching": {**_default_data()["matching"], "machine_weak_rules": ["close.farewell"]},
         },
         "club.toml",
     )
-    machine = _card(_record(speech=MACHINE, utterances=MISHEARD), policy)
+
+
+def test_a_rule_too_weak_for_machine_transcripts_fails_nobody_on_them() -> None:
+    no_goodbye = [
+        *MISHEARD[:-1],
+        {"speaker": "staff", "start": 55, "end": 58, "text": "謝謝您的來電"},
+    ]
+    machine = _card(_record(speech=MACHINE, utterances=no_goodbye), _farewell_held_weak())
     farewell = _finding(machine, "close.farewell")
     assert farewell.verdict == "na"
-    assert farewell.message == "the machine transcript is too weak for this rule"
-    human = _card(_record(utterances=MISHEARD), policy)
+    assert farewell.message == "the machine transcript is too weak to fail this rule"
+    human = _card(_record(utterances=no_goodbye), _farewell_held_weak())
     assert _finding(human, "close.farewell").verdict == "fail"
+
+
+def test_a_rule_too_weak_to_fail_on_machine_transcripts_keeps_its_pass() -> None:
+    machine = _card(_record(speech=MACHINE, utterances=MISHEARD), _farewell_held_weak())
+    farewell = _finding(machine, "close.farewell")
+    assert (farewell.verdict, farewell.basis) == ("pass", "machine"), farewell.message
 
 
 def _default_data() -> dict[str, Any]:

@@ -164,10 +164,12 @@ def test_the_machine_transcript_of_the_recording_decides_the_phrases(
     findings = _findings(recorded, words, default_policy())
     farewell = findings["close.farewell"]
     assert (farewell.verdict, farewell.basis) == ("pass", "machine"), farewell.message
-    # Rules the default policy holds too weak for a machine transcript do not guess...
+    # Rules the default policy holds too weak to fail on a machine transcript
+    # keep the passes heard (only a fail there would be na)...
     for rule in ("inbound.greeting-with-club-name", "hold.ask-before-hold"):
-        assert findings[rule].verdict == "na", findings[rule].message
-        assert findings[rule].message == "the machine transcript is too weak for this rule"
+        assert (findings[rule].verdict, findings[rule].basis) == ("pass", "machine"), findings[
+            rule
+        ].message
     # ...and a club that trusts its recogniser gets them judged from the words heard.
     trusting = tmp_path / "club.toml"
     trusting.write_text("[matching]\nmachine_weak_rules = []\n", "utf-8")

@@ -97,7 +97,7 @@ SECTIONS: tuple[tuple[str, tuple[Spec, ...]], ...] = (
             _n("matching.homophone_min_chars", "同音可算的用語至少", "字", integer=True),
             _n("matching.fuzzy_min_chars", "讀音相近可算的用語至少", "字", integer=True),
             _n("matching.fuzzy_min_score", "讀音須相似到", "分（滿分 100）"),
-            Spec("matching.machine_weak_rules", "機器逐字稿不判斷的規範", "rules"),
+            Spec("matching.machine_weak_rules", "機器逐字稿上不判不合格的規範", "rules"),
         ),
     ),
     (

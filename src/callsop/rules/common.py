@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from callsop.engine.call import Call
 from callsop.engine.transcript import Transcript
-from callsop.text import Hit
+from callsop.soundalike import syllables
+from callsop.text import Hit, script_forms
 
 # A word before 會館 that makes it a place, not the club's name (到會館來).
 _NOT_A_NAME_BEFORE = frozenset("到來来去在回的本貴贵")
@@ -23,6 +24,42 @@ def club_mention(call: Call, t: Transcript, among: list[int]) -> Hit | None:
             before = t.norms[index][: hit.start]
             if before and before[-1] not in _NOT_A_NAME_BEFORE:
                 return hit
+    if t.sounds is not None:  # a recogniser's homophone: 信義會管 for 信義會館
+        for index in among:
+            heard = t.sounds.find("club_names", t.norms[index])
+            if heard is not None and heard[2] in names:
+                return Hit(index, heard[0], heard[1], heard[2])
+        for index in among:  # a suffix heard as a homophone (會管 for 會館)
+            if by_sound := _suffix_by_sound(call, t, index):
+                return by_sound
+    return None
+
+
+def _suffix_by_sound(call: Call, t: Transcript, index: int) -> Hit | None:
+    """A name made by a suffix with one character the recogniser got wrong
+    but the suffix's syllables, exactly (信義會管 for 信義會館), after at
+    least two words that are not a preposition or pronoun. A suffix is short,
+    so nothing nearly alike counts, only the same sound, and at least one of
+    its characters must be as written (回官網 is no 會館)."""
+    text = t.norms[index]
+    said: list[str] | None = None
+    for suffix in call.policy.club.name_suffixes:
+        wanted = syllables(suffix)
+        n = len(wanted)
+        if n < 2:
+            continue
+        if said is None:
+            said = syllables(text)
+        forms = script_forms(suffix)
+        for start in range(2, len(said) - n + 1):
+            if (
+                said[start : start + n] != wanted
+                or set(text[start - 2 : start]) & _NOT_A_NAME_BEFORE
+            ):
+                continue
+            heard = text[start : start + n]
+            if any(a == b for form in forms for a, b in zip(heard, form, strict=False)):
+                return Hit(index, start, start + n, suffix)
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.engine.transcript import Transcript
 from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
 from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention
 from callsop.rules.names import names
@@ -53,6 +54,25 @@ def check_apologize_late_answer(call: Call) -> Outcome:
     return passed(f"apologised for {rings} rings ({hit.phrase})", t.evidence(hit))
 
 
+OPENING_GAP_S = 1.0  # a recogniser's cut within one sentence: the same breath
+
+
+def opening_turns(t: Transcript) -> list[int]:
+    """The staff's first turn, with the staff turns that carry it on before
+    the caller says anything: a recogniser cuts 「您好」｜「信義會館…」 in two."""
+    first = t.staff[0]
+    opening = [first]
+    end = t.ends[first]
+    for index in t.staff[1:]:
+        if t.begins[index] - end > OPENING_GAP_S or any(
+            end <= t.begins[c] < t.begins[index] for c in t.customer
+        ):
+            break
+        opening.append(index)
+        end = t.ends[index]
+    return opening
+
+
 def check_greeting_with_club_name(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
@@ -62,15 +82,17 @@ def check_greeting_with_club_name(call: Call) -> Outcome:
     if not t.staff:
         return failed("staff never spoke")
     first = t.staff[0]
-    greeting = t.first("greeting", [first])
-    club = club_mention(call, t, [first])
+    opening = opening_turns(t)
+    greeting = t.first("greeting", opening)
+    club = club_mention(call, t, opening)
+    said = t.turn(first, " ".join(t.texts[i] for i in opening))
     if greeting is None and club is None:
-        return failed("first turn has neither a greeting nor the club's name", t.turn(first))
+        return failed("first turn has neither a greeting nor the club's name", said)
     if greeting is None:
-        return failed("first turn names the club but does not greet", t.turn(first))
+        return failed("first turn names the club but does not greet", said)
     if club is None:
-        return failed("first turn greets but does not name the club", t.turn(first))
-    return passed("greeted and named the club", t.turn(first))
+        return failed("first turn greets but does not name the club", said)
+    return passed("greeted and named the club", said)
 
 
 def check_ask_caller_identity(call: Call) -> Outcome:
