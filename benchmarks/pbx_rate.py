@@ -13,6 +13,12 @@ what the collector makes of one replayed call, in this process, beforehand.
 For each rate: calls a second offered, events expected and applied, the
 latency from capture to the desk (50th, 99th percentile, worst), and at the
 end the first rate it fell behind at (an event missing, or p99 over 500 ms).
+The last column is the machine's one-minute load average as the rate ends:
+the feed shares its cores with the database and the sender, so a figure
+taken under a load well above the core count says more about the machine
+than about the feed; compare runs taken under a like load. The collector's
+own lag (capture to the event it prints) rising with the desk's says the
+process is short of CPU, not waiting on the database.
 
     DATABASE_URL=$(scripts/pg-test-server start) python benchmarks/pbx_rate.py \\
         [--rates 5,10,20,50,100] [--seconds 10] [--scale 0.25] [--only postgresql] \\
@@ -305,7 +311,7 @@ def rates(database: str, label: str, args: argparse.Namespace) -> int | None:
     )
     print(
         "calls/s offered  datagrams sent/heard  events expected/emitted/stored/applied"
-        "  p50 ms  p99 ms  max ms  (collector's p50 p99 ms)",
+        "  p50 ms  p99 ms  max ms  (collector's p50 p99 ms)  load",
         flush=True,
     )
     behind = None
@@ -316,7 +322,8 @@ def rates(database: str, label: str, args: argparse.Namespace) -> int | None:
             f"{got.offered:15.1f}  {got.sent:9d}/{got.heard:<10d}"
             f"  {got.expected:8d}/{got.emitted:6d}/{got.stored:6d}/{len(got.lags):<10d}"
             f"  {_pct(got.lags, 0.5):6.0f}  {p99:6.0f}  {max(got.lags, default=0):6.0f}"
-            f"  ({_pct(got.collector, 0.5):.0f} {_pct(got.collector, 0.99):.0f})",
+            f"  ({_pct(got.collector, 0.5):.0f} {_pct(got.collector, 0.99):.0f})"
+            f"  {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         if behind is None and _behind(got, p99):

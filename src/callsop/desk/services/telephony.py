@@ -31,6 +31,7 @@ from functools import cached_property
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from callsop.desk.models import Call, CallEvent, ClubLine, PbxEvent, Staff
@@ -271,13 +272,14 @@ def _apply_claimed(call_ids: set[str], limit: int) -> list[PbxEvent]:
         by_call.setdefault(row.call_id, []).append(row)
     on_desk = Call.objects.select_related("club", "clerk").filter(source="pbx")
     calls = {c.external_id: c for c in on_desk.filter(external_id__in=list(by_call))}
+    lasts = _lasts_applied(calls.values())
     applied: list[PbxEvent] = []
     failing = 0
     token = _DIRECTORY.set(_Directory())
     ends = time.monotonic() + ROUND_BUDGET_S
     try:
         for call_id, call_rows in by_call.items():
-            complete = _apply_call(calls.get(call_id), call_rows, applied)
+            complete = _apply_call(calls.get(call_id), call_rows, applied, lasts)
             failing = 0 if complete else failing + 1
             if failing == FAILING_CALLS:
                 raise OperationalError("the database keeps failing; the events wait")
@@ -289,12 +291,34 @@ def _apply_claimed(call_ids: set[str], limit: int) -> list[PbxEvent]:
     return applied
 
 
-def _apply_call(call: Call | None, rows: list[PbxEvent], applied: list[PbxEvent]) -> bool:
+def _lasts_applied(calls: Iterable[Call]) -> dict[str, datetime | None]:
+    """The time of each call's latest event on the desk, in one query for a
+    round's calls (by external id; None for a call with no event yet)."""
+    by_pk = {call.pk: call.external_id for call in calls}
+    if not by_pk:
+        return {}
+    latest = CallEvent.objects.filter(call_id__in=list(by_pk)).values("call_id")
+    lasts: dict[str, datetime | None] = dict.fromkeys(by_pk.values())
+    for pk, at in latest.annotate(last=Max("at")).values_list("call_id", "last"):
+        lasts[by_pk[pk]] = at
+    return lasts
+
+
+def _apply_call(
+    call: Call | None,
+    rows: list[PbxEvent],
+    applied: list[PbxEvent],
+    lasts: dict[str, datetime | None] | None = None,
+) -> bool:
     """One call's events in capture order; False when the database failed
-    and the rest of them wait for the next round."""
+    and the rest of them wait for the next round. `lasts` holds the time of
+    each call's latest event on the desk where known (from
+    `_lasts_applied`), kept up to date as events are applied here: an event
+    that changed the call adds its events at its own time."""
+    lasts = {} if lasts is None else lasts
     for n, row in enumerate(rows, 1):
         try:
-            outcome = _apply(call, row)
+            outcome = _apply(call, row, lasts)
         except OperationalError:
             logger.warning("PBX event %s of %s waits: database busy or gone", row.pk, row.call_id)
             return False
@@ -302,6 +326,11 @@ def _apply_call(call: Call | None, rows: list[PbxEvent], applied: list[PbxEvent]
             # One event the desk cannot take must not hold up every one after it.
             logger.exception("PBX event %s (%s of %s) not applied", row.pk, row.kind, row.call_id)
             outcome = f"error: {exc!r}"
+        if outcome.startswith("error"):
+            lasts.pop(row.call_id, None)  # unknown now: read again
+        elif not outcome.startswith("ignored") and row.call_id in lasts:
+            last = lasts[row.call_id]
+            lasts[row.call_id] = row.at if last is None else max(last, row.at)
         if n < len(rows) and not outcome.startswith("ignored"):  # it changed, or may have
             call = _call_of(row.call_id)
         row.processed_at = timezone.now()
@@ -367,11 +396,11 @@ def _staff_at(extension: str, club_id: int | None = None) -> Staff | None:
     return found[0] if len(found) == 1 else None
 
 
-def _apply(call: Call | None, row: PbxEvent) -> str:
+def _apply(call: Call | None, row: PbxEvent, lasts: dict[str, datetime | None]) -> str:
     if call is None:
         return _first_event(row)
     try:
-        return _next_event(call, row)
+        return _next_event(call, row, lasts)
     except ActionError as exc:
         return f"ignored: {exc.message}"
 
@@ -417,10 +446,10 @@ def _last_applied(call: Call) -> datetime | None:
     return call.events.order_by("-at").values_list("at", flat=True).first()
 
 
-def _next_event(call: Call, row: PbxEvent) -> str:
+def _next_event(call: Call, row: PbxEvent, lasts: dict[str, datetime | None]) -> str:
     if call.state == Call.State.ENDED:
         return "ignored: the call has ended"
-    last = _last_applied(call)
+    last = lasts[row.call_id] if row.call_id in lasts else _last_applied(call)
     if last is not None and row.at < last:
         return "ignored: older than what the call already shows"
     kind = row.kind
