@@ -272,6 +272,19 @@ def test_a_clerks_pages(desk: Desk, world: World, width: str) -> None:
     audit.assert_clean()
 
 
+def _a_failed_job_and_a_worker(world: World) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from callsop.desk.services.jobs import worker_beat
+    from tests.desk.test_worker_tasks import fails
+
+    job = fails.enqueue(club_id=world.xinyi.pk, times=0, path="/nonexistent")
+    DBTaskResult.objects.filter(pk=job.id).update(
+        status="FAILED", worker_ids=["a", "b", "c"], traceback="ValueError: the file is gone\n"
+    )
+    worker_beat("worker-one")
+
+
 def test_a_managers_pages(desk: Desk, world: World, width: str) -> None:
     call = _inbox_items(world)
     page = with_axe(desk.login(world.bob))
@@ -285,6 +298,10 @@ def test_a_managers_pages(desk: Desk, world: World, width: str) -> None:
     audit.check(page, "scorecard")
     audit.open(page, "/dashboard/")
     audit.check(page, "dashboard")
+    _a_failed_job_and_a_worker(world)
+    audit.open(page, "/jobs/")
+    expect(page.locator("main")).to_contain_text("重試")
+    audit.check(page, "jobs")
     audit.open(page, "/knowledge/")
     audit.check(page, "knowledge")
     audit.open(page, "/knowledge/new/")

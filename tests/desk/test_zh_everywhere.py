@@ -243,7 +243,7 @@ def some(world: World) -> list[Call]:
 def _pages(world: World, staff: Staff, calls: list[Call]) -> list[str]:
     urls = ["/desk/", "/desk/ringing/", "/desk/due/", "/inbox/", "/calls/", "/knowledge/"]
     if staff.role == Staff.Role.MANAGER:
-        urls.append("/dashboard/")
+        urls += ["/dashboard/", "/jobs/"]
     urls += [f"/rules/{rule.id}/" for rule in CATALOGUE]
     for call in calls:
         urls.append(f"/calls/{call.pk}/")

@@ -9,6 +9,7 @@ from callsop.desk.views import (
     desk,
     health,
     inbox,
+    jobs,
     knowledge,
     policy,
     recordings,
@@ -60,5 +61,7 @@ urlpatterns = [
     path("policy/export.toml", policy.policy_export, name="policy-export"),
     path("rules/<str:rule_id>/", policy.rule_page, name="rule"),
     path("telephony/webhook/", telephony.pbx_webhook, name="pbx-webhook"),
+    path("jobs/", jobs.jobs_page, name="jobs"),
+    path("jobs/<str:job_id>/retry/", jobs.job_retry, name="job-retry"),
     path("healthz", health.healthz, name="healthz"),
 ]

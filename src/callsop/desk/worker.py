@@ -8,24 +8,78 @@ share one queue and never run a job twice.
 A worker killed mid-job (kill -9, its machine lost) leaves its recording
 being heard with no one hearing it: every worker, as it starts and then
 every little while, queues such recordings again
-(`services.recording_lease`)."""
+(`services.recording_lease`). Other jobs follow the worker's heartbeat: a
+worker writes its `WorkerSeen` row every few seconds, and a job running
+under one that stopped beating is queued again for another; a job that
+fails is tried again, at most three times (`services.jobs`)."""
 
 from __future__ import annotations
 
 import logging
 import sys
 import threading
+from typing import Any
 
+from django.db import connection
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
 
-from callsop.desk.services.recording_lease import Sweeper, recordings_recover
+from callsop.desk.services import jobs
+from callsop.desk.services.recording_lease import Sweeper, beat_every, recordings_recover
 
 QUEUES = ["default", "recordings"]
+logger = logging.getLogger(__name__)
 
 
-def _worker(*, batch: bool, interval: float = 1.0) -> Worker:
-    return Worker(
+class DeskWorker(Worker):
+    """django-tasks-db's worker, counting its jobs and trying failed ones again."""
+
+    def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
+        super().run_task(db_task_result)
+        try:
+            jobs.job_finished(db_task_result, self.worker_id)
+        except Exception:  # the database away a moment: the job's own row is written
+            logger.exception("job %s: its outcome was not counted", db_task_result.id)
+
+
+class Beat:
+    """The worker's heartbeat, and the sweep for jobs of lost workers, on a thread."""
+
+    def __init__(self, worker_id: str) -> None:
+        self.worker_id = worker_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="callsop-beat", daemon=True)
+
+    def start(self) -> Beat:
+        self.beat()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=30)
+
+    def beat(self) -> None:
+        try:
+            jobs.worker_beat(self.worker_id)
+            moved = jobs.jobs_recover()
+            if moved:
+                logger.warning("%s job(s) of a stopped worker queued again", moved)
+        except Exception:  # the database away a moment: the next beat may reach it
+            logger.exception("worker %s: heartbeat not written", self.worker_id)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(beat_every()):
+                self.beat()
+        finally:
+            connection.close()
+
+
+def _worker(*, batch: bool, interval: float = 1.0) -> DeskWorker:
+    return DeskWorker(
         queue_names=QUEUES,
         interval=interval,
         batch=batch,
@@ -50,11 +104,13 @@ def run() -> int:
         sys.stderr.write(f"callsop worker: {recovered} stalled recording(s) queued again\n")
     sys.stderr.write("callsop worker: taking the desk's jobs (Ctrl-C stops)\n")
     sweeper = Sweeper().start()
+    beat = Beat(worker.worker_id).start()
     try:
         worker.run()
     except SystemExit as exc:  # its signal handler leaves this way
         return int(exc.code or 0)
     finally:
+        beat.stop()
         sweeper.stop()
     return 0
 
@@ -62,7 +118,12 @@ def run() -> int:
 def drain() -> None:
     """Runs every job that is ready, then returns (tests, one-off runs)."""
     recordings_recover()
-    _worker(batch=True).run()
+    worker = _worker(batch=True)
+    beat = Beat(worker.worker_id).start()
+    try:
+        worker.run()
+    finally:
+        beat.stop()
 
 
 class Background:
@@ -73,6 +134,7 @@ class Background:
         self.worker = _worker(batch=False, interval=interval)
         self.thread = threading.Thread(target=self._run, name="callsop-worker", daemon=True)
         self.sweeper = Sweeper()
+        self.beat = Beat(self.worker.worker_id)
 
     def _run(self) -> None:
         from django.db import connections
@@ -80,6 +142,7 @@ class Background:
         try:
             recordings_recover()
             self.sweeper.start()
+            self.beat.start()
             self.worker.run()
         finally:
             connections.close_all()
@@ -91,4 +154,5 @@ class Background:
     def stop(self) -> None:
         self.worker.running = False
         self.thread.join(timeout=30)
+        self.beat.stop()
         self.sweeper.stop()

@@ -3,6 +3,7 @@
 from callsop.desk.models.amendments import Amendment
 from callsop.desk.models.calls import Call, CallEvent
 from callsop.desk.models.inbox import Complaint, ComplaintNote, Escalation, Memo, Task
+from callsop.desk.models.jobs import WorkerSeen
 from callsop.desk.models.knowledge import KnowledgeItem
 from callsop.desk.models.people import Chain, Club, PolicyChange, Staff
 from callsop.desk.models.recordings import Recording, RecordingFile, ScorecardOriginal
@@ -33,4 +34,5 @@ __all__ = [
     "ScorecardOriginal",
     "Staff",
     "Task",
+    "WorkerSeen",
 ]
