@@ -88,7 +88,10 @@ def test_every_finding_message_reads_in_chinese(club: bool) -> None:
             "voice only: the recording tells who spoke when, not the words",
             "僅有聲音：錄音只聽得出誰在何時說話，聽不出說了什麼",
         ),
-        ("the machine transcript is too weak to fail this rule", "機器轉寫的品質不足以判定此規則不合格"),
+        (
+            "the machine transcript is too weak to fail this rule",
+            "機器轉寫的品質不足以判定此規則不合格",
+        ),
         ("the note lacks WHY, HOW", "通話記錄缺少為何、如何"),
         ("a contact number is on the record (tasks[1])", "紀錄上已有聯絡電話（第 2 筆待辦）"),
         ("plan lacks purpose, time budget", "通話計畫缺少目的、預計時間"),

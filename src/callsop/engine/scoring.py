@@ -58,9 +58,12 @@ def score(
                 outcome = rule.check(call)
                 # A recogniser drops and mishears short words, so on its text a
                 # weak rule's fail may be the recogniser's; its pass is kept.
-                if outcome.verdict == "fail" and rule.id in weak:
-                    if call.speech_source == "machine":
-                        outcome = TOO_WEAK
+                if (
+                    outcome.verdict == "fail"
+                    and rule.id in weak
+                    and call.speech_source == "machine"
+                ):
+                    outcome = TOO_WEAK
             if outcome.verdict == "na":
                 key = (rule.id, outcome.message)
                 finding = not_applicable.get(key)

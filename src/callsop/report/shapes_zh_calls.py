@@ -16,7 +16,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
         "one track: the recording does not tell staff from customer",
         "單一音軌：錄音分不出館員與客戶",
     ),
-    ("the machine transcript is too weak to fail this rule", "機器轉寫的品質不足以判定此規則不合格"),
+    (
+        "the machine transcript is too weak to fail this rule",
+        "機器轉寫的品質不足以判定此規則不合格",
+    ),
     ("a transcript alone: nothing kept with the call", "只有逐字稿：通話沒有附帶任何紀錄"),
     ("call never answered", "電話未接通"),
     ("call answered", "電話已接通"),
