@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from callsop.cli import main
-from tests.audio.aishell_calls import Call, polite_call, pushy_call
+from tests.audio.aishell_calls import CLIPS, Call, polite_call, pushy_call
 from tests.audio.scripted import build, enquiry_with_hold, rule_breaker
+from tests.audio.test_transcribe import cer
 
 VOICE_RULES = ("talk.no-talk-over", "talk.listen-share", "talk.no-dead-air", "hold.max-duration")
 
@@ -214,8 +215,11 @@ def test_the_recogniser_writes_the_words(
         "engine": "whisper-base",
         "recording": "call.wav",
     }
-    texts = [u["text"] for u in record["utterances"]]
-    assert "交易" in texts[0] and "調整" in texts[1], texts
+    # The words heard, as AUDIO.md scores them: a character error rate
+    # against the clips' published transcripts, not one recogniser's exact words.
+    references = [CLIPS["BAC009S0764W0121"], CLIPS["BAC009S0764W0122"]]
+    pairs = [(ref, u["text"]) for ref, u in zip(references, record["utterances"], strict=True)]
+    assert cer(pairs) <= 0.35, pairs
 
 
 def test_at_a_terminal_a_progress_bar_shows_and_the_records_still_go_to_stdout(
