@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import socket
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
@@ -28,7 +27,7 @@ from django_tasks_db.models import DBTaskResult, DBTaskResultQuerySet
 
 from callsop.desk.models import Recording, Staff, WorkerSeen
 from callsop.desk.services.errors import ActionError
-from callsop.desk.services.recording_lease import stall_after
+from callsop.desk.services.recording_lease import is_uuid, stall_after
 
 MAX_TRIES = 3
 OWN_LEASE = ("recordings",)  # queues whose jobs recover on their own
@@ -151,21 +150,13 @@ def jobs_visible(staff: Staff) -> DBTaskResultQuerySet:
     recordings = Recording.objects.filter(call__club_id__in=clubs).exclude(
         state=Recording.State.HEARD
     )
-    task_ids = [t for t in recordings.values_list("task_id", flat=True)[:2000] if _is_uuid(t)]
+    task_ids = [t for t in recordings.values_list("task_id", flat=True)[:2000] if is_uuid(t)]
     visible = DBTaskResult.objects.filter(
         Q(args_kwargs__kwargs__club_id__in=clubs)
         | Q(queue_name__in=OWN_LEASE, id__in=task_ids)
         | no_club
     )
     return visible
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _job(row: Row) -> Job:
@@ -212,7 +203,7 @@ def job_retry(staff: Staff, job_id: str, *, now: datetime | None = None) -> None
     """重試: queues a job that failed for good again, with its tries afresh."""
     if not staff.is_manager:
         raise Http404("no such job")
-    if not _is_uuid(job_id):
+    if not is_uuid(job_id):
         raise Http404("no such job")
     try:
         job = jobs_visible(staff).get(pk=job_id)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -193,7 +194,7 @@ def _fail_lost_job(task_id: str, at: datetime) -> None:
     """The job queue's row of the lost try, marked failed instead of running for ever."""
     from django_tasks_db.models import DBTaskResult
 
-    if not _is_uuid(task_id):
+    if not is_uuid(task_id):
         return
     lost = WorkerLost("the worker stopped without finishing; the recording was queued again")
     DBTaskResult.objects.filter(id=task_id, status="RUNNING").update(
@@ -214,7 +215,7 @@ def _orphans(cutoff: datetime) -> list[Recording]:
             "pk", "task_id", "attempts", "files"
         )[:100]
     )
-    ids = [r.task_id for r in queued if _is_uuid(r.task_id)]
+    ids = [r.task_id for r in queued if is_uuid(r.task_id)]
     alive = {
         str(i)
         for i in DBTaskResult.objects.filter(
@@ -224,9 +225,8 @@ def _orphans(cutoff: datetime) -> list[Recording]:
     return [r for r in queued if r.task_id not in alive]
 
 
-def _is_uuid(text: str) -> bool:
-    import uuid
-
+def is_uuid(text: str) -> bool:
+    """Whether a job id is one (django-tasks-db's ids are UUIDs)."""
     try:
         uuid.UUID(text)
     except ValueError:
