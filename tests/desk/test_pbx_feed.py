@@ -494,11 +494,21 @@ def test_each_call_keeps_capture_order_under_parallel_appliers(
         for n, c in enumerate(calls)
     ]
     random.Random(7).shuffle(arriving)
+    # Another applier holds every call until all the events are stored: the
+    # feed may take what arrives in several bursts, and an event not stored
+    # yet is one no applier can put in order.
+    held = timezone.now()
+    PbxApplyClaim.objects.bulk_create(
+        [PbxApplyClaim(call_id=c, holder="elsewhere", taken_at=held) for c in calls]
+    )
     feed = DeskFeed()
     try:
         pbx_events_store(source="hep", events=arriving[: len(arriving) // 2])
         for event in arriving[len(arriving) // 2 :]:
             feed(event)
+        _wait_for(lambda: PbxEvent.objects.count() == len(arriving), seconds=30)
+        assert not Call.objects.exists()  # held: nothing applied out of order
+        PbxApplyClaim.objects.filter(holder="elsewhere").delete()
         _wait_for(lambda: Call.objects.filter(state="ended").count() == len(calls), seconds=30)
     finally:
         feed.close()
