@@ -28,10 +28,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz
-
 from callsop.text import Phrase
+
+# pypinyin and rapidfuzz are imported where first used: loading pypinyin's
+# dictionaries takes a fifth of a second, and most batches never need them
+# (no machine transcript, no surname compared by sound).
 
 # Initials a recogniser (or a speaker) commonly trades for one another.
 _INITIAL_GROUP = {"zh": "z", "ch": "c", "sh": "s", "l": "n", "h": "f", "y": "", "w": ""}
@@ -42,6 +43,8 @@ _SYLLABLE_FLOOR = 50  # each syllable at least this alike (rapidfuzz ratio)
 
 @lru_cache(maxsize=65536)
 def _syllable(char: str) -> str:
+    from pypinyin import lazy_pinyin
+
     said = lazy_pinyin(char)
     return said[0] if said else char
 
@@ -106,6 +109,8 @@ class SoundBook:
         phrases = self.lists.get(list_name)
         if not phrases or not text:
             return None
+        from rapidfuzz import fuzz
+
         said = syllables(text)
         joined = " ".join(said)
         best: tuple[int, int, str, float] | None = None
@@ -127,6 +132,8 @@ def _alike(phrase: Sounding, window: Sequence[str], min_score: float) -> float |
     """How alike the syllables of `window` sound to the phrase's, 0-100, or None."""
     if not phrase.fuzzy:
         return 100.0 if tuple(window) == phrase.syllables else None
+    from rapidfuzz import fuzz
+
     total = 0.0
     for wanted, heard in zip(phrase.syllables, window, strict=True):
         if wanted == heard:

@@ -35,14 +35,19 @@ def _voice_answered(call: Call) -> Transcript | Outcome:
     return voice(call)
 
 
-def _syllables(call: Call, t: Transcript, index: int) -> int:
-    """Syllables in one turn: its characters, as a person wrote them down;
-    from a recording, the syllables counted in the audio when there are any
-    (a recogniser drops fillers and runs digits together)."""
-    count = t.utterances[index].syllables
-    if count is not None and (call.recorded or not t.norms[index]):
-        return count
-    return len(t.norms[index])
+def _syllables(call: Call, t: Transcript, turns: list[int]) -> list[int]:
+    """Syllables in each of `turns`: its characters, as a person wrote them
+    down; from a recording, the syllables counted in the audio when there are
+    any (a recogniser drops fillers and runs digits together)."""
+    recorded, utterances, norms = call.recorded, t.utterances, t.norms
+    counted = []
+    for index in turns:
+        count = utterances[index].syllables
+        if count is not None and (recorded or not norms[index]):
+            counted.append(count)
+        else:
+            counted.append(len(norms[index]))
+    return counted
 
 
 def check_speech_rate(call: Call) -> Outcome:
@@ -55,7 +60,7 @@ def check_speech_rate(call: Call) -> Outcome:
         return not_applicable(
             f"{seconds(spoken)} of staff speech (< {seconds(s.min_staff_speech_s)})"
         )
-    counted = [_syllables(call, t, i) for i in t.staff]
+    counted = _syllables(call, t, t.staff)
     if not any(counted):
         return not_applicable("no words or syllable counts for the staff's turns")
     rate = sum(counted) / spoken * 60

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import operator
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
 import daachorse
-import opencc
 
 from callsop.engine.transcript import Transcript
-from callsop.text import SEP
+from callsop.text import SEP, converter
 
-_CONVERTERS = tuple(opencc.OpenCC(c) for c in ("s2t", "s2tw", "s2hk", "t2s"))
+_CONVERTERS = tuple(converter(c) for c in ("s2t", "s2tw", "s2hk", "t2s"))
 
 
 @lru_cache(maxsize=1)
@@ -382,10 +382,12 @@ _STOCK_PAIRS = frozenset(
 )
 
 
+# Every form of a stock pair, and every pair of two light characters in
+# either script (the forms of a pair are its characters' forms, paired).
+_LIGHT_FORMS = frozenset(f for c in _LIGHT for f in _forms(c))
 _NO_TERMS = frozenset(
-    pair
-    for words in (*_STOCK_PAIRS, *(a + b for a in _LIGHT for b in _LIGHT))
-    for pair in _every_form(words)
+    {pair for words in _STOCK_PAIRS for pair in _every_form(words)}
+    | {a + b for a in _LIGHT_FORMS for b in _LIGHT_FORMS}
 )
 
 
@@ -437,21 +439,43 @@ def recap(t: Transcript) -> Recap | None:
     if not t.in_order:  # positions in `joined` are not time order
         return _recap_by_turns(t, late_from)
     customer = SEP.join(norms[i] for i in t.customer)
-    opening = _pairs(norms[t.staff[0]])
+    opening = _opening_pairs(t)
     place, starts = t.position, t.starts
+    first: dict[str, int] = {}  # pair -> where the call first says it (-1: never)
+    by_customer: dict[str, bool] = {}  # pair -> whether the customer says it
     for index in sorted(late, key=place.__getitem__, reverse=True):
-        earlier = joined[: starts[index]]
+        until = starts[index]  # the turns before this one
         pairs = _pairs(norms[index]) - opening
-        terms = {p for p in pairs if p in earlier}
-        if not any(p in customer for p in terms):
+        terms = set()
+        for p in pairs:
+            at = first.get(p)
+            if at is None:
+                at = first[p] = joined.find(p)
+            if 0 <= at < until:
+                terms.add(p)
+        for p in terms:
+            said = by_customer.get(p)
+            if said is None:
+                said = by_customer[p] = p in customer
+            if said:
+                break
+        else:
             continue
         # The turns that said them: the first and the latest before this one.
-        said_at = [earlier.find(p) for p in terms] + [earlier.rfind(p) for p in terms]
-        sources = len({t.turn_at(a) for a in said_at})
+        said_at = [first[p] for p in terms] + [joined.rfind(p, 0, until) for p in terms]
+        sources = len({bisect_right(starts, a) for a in said_at})
         found = _restates(index, norms[index], pairs, terms, sources)
         if found is not None:
             return found
     return None
+
+
+def _opening_pairs(t: Transcript) -> set[str]:
+    """The pairs of the staff's first turn (a greeting is no restatement), once a call."""
+    cached: set[str] | None = t.memo.get("opening_pairs")
+    if cached is None:
+        cached = t.memo["opening_pairs"] = _pairs(t.norms[t.staff[0]])
+    return cached
 
 
 def _restates(
@@ -476,7 +500,7 @@ def restates_something(t: Transcript, index: int, after: int = 0) -> bool:
         earlier = t.joined[: t.starts[index]]
     else:
         earlier = SEP.join(t.norms[i] for i in t.order[:place])
-    opening = _pairs(t.norms[t.staff[0]]) if t.staff[0] != index else set()
+    opening = _opening_pairs(t) if t.staff[0] != index else set()
     later = t.later(index, t.staff)[:1]
     for turn, start in ((index, after), *((i, 0) for i in later)):
         pairs = _pairs(t.norms[turn][start:]) - opening
@@ -489,7 +513,7 @@ def _recap_by_turns(t: Transcript, late_from: float) -> Recap | None:
     """`recap` for turns that are not in time order, turn by turn."""
     first: dict[str, int] = {}
     customer: set[str] = set()
-    opening = _pairs(t.norms[t.staff[0]])
+    opening = _opening_pairs(t)
     found = None
     for place, index in enumerate(t.order):
         text = t.norms[index]

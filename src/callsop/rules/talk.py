@@ -207,21 +207,16 @@ def _staff_said_first(t: Transcript, turn: int, key: str) -> bool:
     place, position = t.position[turn], t.position
     if key.isdigit():
         return any(key in digits for s, digits in _staff_digits(t) if position[s] < place)
+    sum_key = _DETAIL_KEY.fullmatch(key) is not None
+    if t.in_order and not sum_key:  # the words before the turn are the earlier turns
+        said = _staff_sayings(t, key)
+        return bool(said) and said[0][0] < t.starts[turn]
     earlier = [s for s in t.staff if position[s] < place]
     if not earlier:
         return False
-    if _DETAIL_KEY.fullmatch(key):
+    if sum_key:
         return any(_same_detail(key, said.key) for s in earlier for said in _sums_in(t, s))
     sayings, closed = _sayings(key)
-    if t.in_order:  # the words before the turn are the earlier turns
-        joined, until, speakers = t.joined, t.starts[turn], t.speakers
-        for words in sayings:
-            at = joined.find(words, 0, until)
-            while at >= 0:
-                if speakers[t.turn_at(at)] == "staff" and _said_at(joined, at, words, closed):
-                    return True
-                at = joined.find(words, at + 1, until)
-        return False
     for s in earlier:
         text = t.norms[s]
         for words in sayings:
@@ -369,8 +364,9 @@ def _echo(t: Transcript, turn: int, key: str) -> int | None:
                 return staff_turn
         return None
     if key.isdigit():
-        for staff_turn in t.later(turn, t.staff):
-            if key in spoken_digits(t.texts[staff_turn]):
+        place, position = t.position[turn], t.position
+        for staff_turn, digits in _staff_digits(t):
+            if position[staff_turn] > place and key in digits:
                 return staff_turn
         return None
     sayings, closed = _sayings(key)
@@ -384,21 +380,31 @@ def _echo(t: Transcript, turn: int, key: str) -> int | None:
                 if at >= 0:
                     return staff_turn
         return None
-    joined, place, first = t.joined, t.position[turn], None
+    said = _staff_sayings(t, key)  # in time order: the first after the turn's start
+    k = bisect.bisect_left(said, (t.starts[turn], -1))
+    return said[k][1] if k < len(said) else None
+
+
+def _staff_sayings(t: Transcript, key: str) -> list[tuple[int, int]]:
+    """(position in `joined`, turn) of every place a staff turn says the
+    date or time `key`, in text order, for a transcript in time order:
+    worked out once per key, for every detail and read-back that asks."""
+    memo = f"sayings:{key}"
+    cached: list[tuple[int, int]] | None = t.memo.get(memo)
+    if cached is not None:
+        return cached
+    sayings, closed = _sayings(key)
+    joined, speakers, found = t.joined, t.speakers, []
     for words in sayings:
-        at = joined.find(words, t.starts[turn])
+        at = joined.find(words)
         while at >= 0:
-            said = t.turn_at(at)
-            if (
-                t.speakers[said] == "staff"
-                and t.position[said] > place
-                and _said_at(joined, at, words, closed)
-            ):
-                if first is None or t.position[said] < t.position[first]:
-                    first = said
-                break
+            turn = t.turn_at(at)
+            if speakers[turn] == "staff" and _said_at(joined, at, words, closed):
+                found.append((at, turn))
             at = joined.find(words, at + 1)
-    return first
+    found.sort()
+    t.memo[memo] = found
+    return found
 
 
 def check_repeat_back(call: Call) -> Outcome:
