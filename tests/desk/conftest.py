@@ -26,7 +26,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from callsop.desk import worker
+from callsop.desk import push, worker
 from callsop.desk.models import Call, Chain, Club, Recording, Scorecard, Staff
 
 PASSWORD = "pw-for-tests"
@@ -56,6 +56,14 @@ def _staff(
     return Staff.objects.create(
         user=user, chain=chain, club=club, role=role, name=name, short_name=name[-2:], **extra
     )
+
+
+@pytest.fixture(autouse=True)
+def _push_listener_stopped() -> Any:
+    """The push listener a test started (a stream opened) ends with the test,
+    so its database connection does not outlive the test database."""
+    yield
+    push.hub.stop()
 
 
 @pytest.fixture

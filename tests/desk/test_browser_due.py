@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from callsop.desk import push
 from callsop.desk.models import Call, ClubLine, Staff, Task
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound as out
@@ -111,6 +112,7 @@ def test_a_retry_is_announced_when_its_window_opens(desk: Desk, world: World) ->
     # The SOP's window is 3-5 minutes after the unanswered call; its due time
     # is the middle. Moved so that the window opens two seconds from now.
     Task.objects.filter(pk=task.pk).update(due=timezone.now() + timedelta(seconds=62))
+    push.publish(task.club_id, "due")  # as a service that moves a task does
     alert = page.locator("[data-due-alert]")
     expect(alert).to_have_text("重撥時間到：王大明 0912-345-678", timeout=10_000)
     expect(card.locator('[data-count="due"]')).to_have_text("1")
@@ -146,6 +148,7 @@ def test_a_retry_is_announced_away_from_the_desk(desk: Desk, world: World) -> No
     assert _alerts(page, "task") == []
 
     Task.objects.filter(pk=task.pk).update(due=timezone.now() + timedelta(seconds=61))
+    push.publish(task.club_id, "due")  # as a service that moves a task does
     expect(alert).to_have_text("重撥時間到：王大明 0912-345-678", timeout=12_000)
     assert [(a["sound"], a["notified"]) for a in _alerts(page, "task")] == [(True, True)]
     desk.shot(page, "announced-on-the-call-screen")

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from callsop.desk import push
 from callsop.desk.models import Call, CallEvent, Club, Complaint, Escalation, Memo, Staff, Task
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
@@ -96,6 +97,7 @@ def call_ring(
         external_id=external_id,
     )
     _event(call, at, "ringing")
+    push.publish(club.pk, "ringing")
     return call
 
 
@@ -129,6 +131,7 @@ def call_answer(*, call: Call, clerk: Staff | None, now: datetime | None = None)
     call.state = Call.State.TALKING
     call.save()
     _event(call, at, "answered")
+    push.publish(call.club_id, "ringing")
     return call
 
 
@@ -142,6 +145,7 @@ def call_claim(*, call: Call, clerk: Staff) -> Call:
         raise ActionError("只能認領本館的電話。")
     call.clerk = clerk
     call.save(update_fields=["clerk", "updated_at"])
+    push.publish(call.club_id, "ringing")
     return call
 
 
@@ -300,6 +304,8 @@ def _finish(
     call.outcome = call.outcome or outcome
     call.save()
     call_score(call=call, now=at)
+    push.publish(call.club_id, "ringing")  # the pop-up goes; a missed call may leave a task
+    push.publish(call.club_id, "due")
 
 
 @transaction.atomic(durable=True)
@@ -349,6 +355,7 @@ def call_visitor_arrived(*, call: Call, clerk: Staff, now: datetime | None = Non
     )
     call.outcome = Call.Outcome.VISITOR
     _finish(call, at, by="staff", outcome=call.outcome, tags=("visitor-interrupt",))
+    push.publish(call.club_id, "due")
     return task
 
 
@@ -399,6 +406,7 @@ def memo_take(
     call.save()
     if call.state == Call.State.ENDED:
         call_score(call=call, now=at)
+    push.publish(call.club_id, "inbox")
     return memo
 
 
@@ -421,6 +429,7 @@ def call_transfer(*, call: Call, to: Staff, summary: str, now: datetime | None =
     _tag(call, "asks-for-person")
     call.outcome = Call.Outcome.TRANSFERRED
     _finish(call, at, by=None, outcome=call.outcome)
+    push.publish(call.club_id, "inbox")
     return call
 
 
@@ -443,6 +452,7 @@ def call_escalate(*, call: Call, reason: str, now: datetime | None = None) -> Es
     if not call.note_urgent and call.state != Call.State.ENDED:  # an ended call's note is locked
         call.note_urgent = True
         call.save(update_fields=["note_urgent", "updated_at"])
+    push.publish(call.club_id, "inbox")
     return escalation
 
 
@@ -467,4 +477,5 @@ def complaint_log(
     call.save(update_fields=["tags", "updated_at"])
     if call.state == Call.State.ENDED:
         call_score(call=call, now=at)
+    push.publish(complaint.club_id, "inbox")
     return complaint

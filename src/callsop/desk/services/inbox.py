@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 
+from callsop.desk import push
 from callsop.desk.models import (
     Call,
     Complaint,
@@ -27,6 +28,7 @@ def memo_acknowledge(*, memo: Memo, staff: Staff, now: datetime | None = None) -
     if memo.acknowledged_at is None:
         memo.acknowledged_at = moment(now)
         memo.save(update_fields=["acknowledged_at"])
+    push.publish(memo.club_id, "inbox")
     return memo
 
 
@@ -38,6 +40,7 @@ def memo_called_back(*, memo: Memo, staff: Staff, now: datetime | None = None) -
     memo.acknowledged_at = memo.acknowledged_at or at
     memo.called_back_at = memo.called_back_at or at
     memo.save(update_fields=["acknowledged_at", "called_back_at"])
+    push.publish(memo.club_id, "inbox")
     return memo
 
 
@@ -72,6 +75,7 @@ def task_done(
         task.done_at = moment(now)
         task.done_call = call
         task.save(update_fields=["done_at", "done_call"])
+    push.publish(task.club_id, "due")
     return task
 
 
@@ -116,6 +120,7 @@ def complaint_follow_up(
     complaint.follow_up = follow_up
     complaint.closed_at = at if state == Complaint.State.CLOSED else None
     complaint.save(update_fields=["state", "follow_up", "closed_at"])
+    push.publish(complaint.club_id, "inbox")
     return complaint
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from callsop.desk import push
 from callsop.desk.models import Call, CallEvent, Club, Staff, Task
 from callsop.desk.services.calls import _finish, _tag, apply_details, locks_call, moment
 from callsop.desk.services.errors import ActionError
@@ -225,6 +226,7 @@ def outbound_no_answer(*, call: Call, now: datetime | None = None) -> Task:
     )
     call.outcome = Call.Outcome.NO_ANSWER
     _finish(call, at, by="staff", outcome=call.outcome)
+    push.publish(task.club_id, "due")
     return task
 
 
@@ -275,6 +277,7 @@ def outbound_absent(
     _tag(call, "person-absent", "fetched")
     call.outcome = Call.Outcome.ABSENT
     _finish(call, at, by="customer", outcome=call.outcome)
+    push.publish(task.club_id, "due")
     return task
 
 
@@ -303,4 +306,5 @@ def outbound_finish(
         created_at=at,
     )
     _finish(call, at, by=by, outcome=Call.Outcome.COMPLETED)
+    push.publish(task.club_id, "due")
     return task

@@ -1,13 +1,15 @@
 """`/healthz`: whether this app process can serve, for a proxy or a monitor.
 
     {"database": "ok", "queue_depth": 3, "oldest_ready_s": 4.2,
-     "workers_seen": 2, "pbx_backlog": 0}
+     "workers_seen": 2, "pbx_backlog": 0,
+     "push": {"transport": "notify", "listening": true, "streams": 12}}
 
 200 when the database answers, 503 (database: error, the counts null) when
 it does not. queue_depth is the background jobs waiting for a `callsop
-worker` now (oldest_ready_s: how long the oldest has waited; workers_seen:
-the workers heard from in the last minute); pbx_backlog the PBX events stored
-and not yet applied. No log-in is asked and nothing in it names a person, a call or a setting."""
+worker` now; pbx_backlog the PBX events stored and not yet applied; push how this
+process hears other processes' changes (null and false until its first
+stream opens; see callsop.desk.push). No log-in
+is asked and nothing in it names a person, a call or a setting."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_tasks_db.models import DBTaskResult
 
+from callsop.desk import push
 from callsop.desk.services.jobs import queue_health
 from callsop.desk.services.telephony import pbx_events_pending
 
@@ -43,6 +46,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
                 "oldest_ready_s": None,
                 "workers_seen": None,
                 "pbx_backlog": None,
+                "push": push.state(),
             },
             status=503,
         )
@@ -52,5 +56,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
             "queue_depth": queue_depth,
             **queue,
             "pbx_backlog": pbx_backlog,
+            "push": push.state(),
         }
     )

@@ -95,14 +95,20 @@
   function seconds(iso) { return (now() - Date.parse(iso)) / 1000; }
 
   function tickTasks() {
+    var opened = false;
     document.querySelectorAll("li.task[data-opens]").forEach(function (li) {
       var since = seconds(li.dataset.opens), open = since >= 0;
       var late = seconds(li.dataset.closes) > 0;
+      // A window opening is a change no one published: the card is fetched
+      // again, as when the push stream says the tasks changed.
+      if (open && li.dataset.wasWaiting) { opened = true; }
+      if (!open) { li.dataset.wasWaiting = "1"; } else { delete li.dataset.wasWaiting; }
       li.classList.toggle("open", open);
       li.classList.toggle("late", late);
       var timer = li.querySelector("[data-countdown]");
       if (timer) { timer.textContent = open ? "已到期 " + clock(since) : clock(-since) + "後開始"; }
     });
+    if (opened && window.htmx) { window.htmx.trigger(document.body, "push:due", {}); }
   }
 
   function countDue() {
@@ -193,7 +199,10 @@
         .then(function (html) { if (html) { holder.innerHTML = html; tick(); } })
         .catch(function () { /* the next poll tries again */ });
     }
-    timer = setInterval(poll, 5000);
+    // Told by the push stream (push.js) when the tasks change; a slow poll
+    // catches a task whose time comes without any change.
+    document.body.addEventListener("push:due", poll);
+    timer = setInterval(poll, 60000);
     poll();
   }
 
