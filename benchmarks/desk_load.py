@@ -3,7 +3,7 @@
 Makes a fresh SQLite database in a temporary CALLSOP_DATA_DIR with one club
 and `--clerks` clerk accounts (through the ORM, one password hash shared by
 all, so setting up does not spend a minute hashing), starts the real server
-(`python -m callsop serve`: waitress, 8 threads) on a free port, and has each
+(`python -m callsop serve`: uvicorn, 8 threads for the pages) on a free port, and has each
 clerk, in its own thread with its own keep-alive connection (http.client):
 
   - log in through the login form (GET /login/ for the CSRF cookie, POST it),
@@ -483,7 +483,7 @@ def main() -> int:
             )
         try:
             wait_until_up(port, server, log)
-            shown = "python -m callsop serve (waitress, 8 threads)"
+            shown = "python -m callsop serve (uvicorn, 8 threads)"
             if args.serve_command != SERVE_COMMAND:
                 shown = args.serve_command
             print(f"server: {shown}, pid {server.pid}, port {port}")

@@ -271,7 +271,7 @@ def test_a_call_rung_through_one_process_is_on_a_desk_served_by_another(
 
 
 def test_behind_a_tls_proxy_the_real_server_takes_https_from_the_proxy(tmp_path: Path) -> None:
-    """Through waitress itself, not the test client: the proxy's
+    """Through the real server itself, not the test client: the proxy's
     X-Forwarded-Proto reaches Django, so an https request is served (with
     HSTS) and only plain http is redirected."""
     import http.client

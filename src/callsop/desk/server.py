@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 
 def _demo_secret_key() -> str:
@@ -22,6 +22,35 @@ def _demo_secret_key() -> str:
 
 
 _demo = False
+
+
+SHUTDOWN_S = 3  # how long a stopping server waits for the requests under way
+STREAM_PATHS = frozenset({"/desk/push/"})  # the long-lived requests: served as coroutines
+
+
+def asgi_application(threads: int = 8) -> Any:
+    """The desk over ASGI: a push stream (views/push.py) is a coroutine of
+    Django's ASGI handler, costing no thread however long it stays open; every
+    other request goes to Django's WSGI handler on a fixed pool of `threads`.
+    Measured with benchmarks/desk_load.py, Django's ASGI handler costs each
+    sync request about half as much CPU again as WSGI (a new thread and
+    several thread hops a request), and a connection kept per request
+    thread outlives it; the fixed pool keeps one persistent database
+    connection a thread, as a thread-pool WSGI server does."""
+    from a2wsgi import WSGIMiddleware
+    from django.core.asgi import get_asgi_application
+    from django.core.wsgi import get_wsgi_application
+
+    streams = get_asgi_application()
+    pages = WSGIMiddleware(get_wsgi_application(), workers=threads)  # type: ignore[arg-type]
+
+    async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in STREAM_PATHS:
+            await streams(scope, receive, send)
+        else:
+            await pages(scope, receive, send)  # type: ignore[arg-type]
+
+    return application
 
 
 def setup(*, demo: bool) -> None:
@@ -105,10 +134,40 @@ def _bind(host: str, port: int) -> str:
     return f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+def _uvicorn_options() -> dict[str, Any]:
+    return {
+        # X-Forwarded-* are the desk's to trust (CALLSOP_PROXY, SECURE_PROXY_SSL_HEADER),
+        # not the server's: uvicorn passes them on untouched.
+        "proxy_headers": False,
+        "access_log": False,  # one line per request comes from the desk itself
+        "lifespan": "off",  # Django has no lifespan handler
+        # Idle connections are kept longer than a proxy's own idle limit
+        # (nginx: 60 s), so the proxy closes them.
+        "timeout_keep_alive": 75,
+        # A push stream never ends by itself: on SIGTERM the server waits this
+        # long for the requests under way, then closes the streams (the pages
+        # reconnect to the next server).
+        "timeout_graceful_shutdown": SHUTDOWN_S,
+    }
+
+
+def _worker_class() -> type:
+    from uvicorn_worker import UvicornWorker  # type: ignore[import-untyped]
+
+    class Worker(UvicornWorker):  # type: ignore[misc]
+        CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
+            "loop": "asyncio",
+            "http": "auto",
+            **_uvicorn_options(),
+        }
+
+    return Worker
+
+
 def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
-    """One process (waitress, threads), or `workers` processes forked by
-    gunicorn (gthread workers, `threads` each) that share the database."""
-    import waitress
+    """The desk on uvicorn: one process, or `workers` processes forked by
+    gunicorn that share the database; in each, push streams are coroutines
+    and the other requests run on `threads` threads (asgi_application)."""
     from django.conf import settings
     from django.core.exceptions import ImproperlyConfigured
 
@@ -120,19 +179,17 @@ def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
         sys.stderr.write(f"callsop: {exc}\n")
         raise SystemExit(2) from None
 
-    from django.core.wsgi import get_wsgi_application
-
     from callsop.engine.call import Compiled
     from callsop.policy import default_policy
 
     Compiled.of(default_policy())  # the phrase automata, built before the first call ends
 
     sys.stderr.write(f"callsop desk: http://{host}:{port}/  (Ctrl-C stops)\n")
+    application = asgi_application(threads)
     if workers > 1:
         from django.db import connections
         from django.urls import get_resolver
 
-        application = get_wsgi_application()
         get_resolver().url_patterns  # noqa: B018 - the views imported once, before the fork
         connections.close_all()  # no database connection is shared by the forked processes
         _gunicorn(
@@ -140,17 +197,14 @@ def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
             {
                 "bind": [_bind(host, port)],
                 "workers": workers,
-                "worker_class": "gthread",
-                "threads": threads,
-                # Idle connections wait in the poller, not in a thread: kept longer
-                # than a proxy's own idle limit (nginx: 60 s), so the proxy closes them.
+                "worker_class": _worker_class(),
                 "keepalive": 75,
+                "graceful_timeout": SHUTDOWN_S + 2,
                 "preload_app": True,
                 "proc_name": "callsop",
                 "control_socket_disable": True,  # one per user's home: two servers would share it
-                "accesslog": None,  # one line per request comes from the desk itself
+                "accesslog": None,
                 "errorlog": "-",
-                # X-Forwarded-Proto is the desk's to trust (CALLSOP_PROXY), not the server's.
                 "secure_scheme_headers": {},
                 "forwarded_allow_ips": "",
             },
@@ -165,16 +219,10 @@ def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
         worker = Background().start()
         sys.stderr.write("callsop demo: a worker hears uploaded recordings in the background\n")
     try:
-        # Behind a TLS proxy (CALLSOP_PROXY), waitress must pass the proxy's
-        # X-Forwarded-* headers on: by default it drops them, and Django would
-        # take every https request for plain http and redirect it to itself.
-        waitress.serve(
-            get_wsgi_application(),
-            host=host,
-            port=port,
-            threads=threads,
-            ident="callsop",
-            clear_untrusted_proxy_headers=not settings.BEHIND_PROXY,
+        import uvicorn
+
+        uvicorn.run(
+            application, host=host.strip("[]"), port=port, log_level="warning", **_uvicorn_options()
         )
     finally:
         if worker is not None:
