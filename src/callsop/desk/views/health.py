@@ -6,10 +6,11 @@
 
 200 when the database answers, 503 (database: error, the counts null) when
 it does not. queue_depth is the background jobs waiting for a `callsop
-worker` now; pbx_backlog the PBX events stored and not yet applied; push how this
-process hears other processes' changes (null and false until its first
-stream opens; see callsop.desk.push). No log-in
-is asked and nothing in it names a person, a call or a setting."""
+worker` now (oldest_ready_s: how long the oldest has waited; workers_seen:
+the workers heard from in the last minute); pbx_backlog the PBX events stored
+and not yet applied; push how this process hears the other processes'
+changes (null and false until its first stream opens; see callsop.desk.push).
+No log-in is asked and nothing in it names a person, a call or a setting."""
 
 from __future__ import annotations
 
