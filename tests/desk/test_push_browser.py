@@ -28,7 +28,7 @@ def test_an_idle_desk_is_quiet_and_shows_a_ringing_call_at_once(desk: Desk, worl
     ClubLine.objects.create(club=world.xinyi, number="227001234", kind="main")
     page = desk.login(world.alice)
     expect(page.locator("#ringing")).to_contain_text("目前沒有來電")
-    page.wait_for_function("window.callsopPush === true")
+    expect(page.locator("html")).to_have_attribute("data-push", "up")
     page.wait_for_timeout(1000)  # the first connect's one fetch of the ringing list
 
     requests: list[str] = []
@@ -59,7 +59,7 @@ def test_an_idle_desk_is_quiet_and_shows_a_ringing_call_at_once(desk: Desk, worl
 
 def test_without_the_stream_the_page_polls_slowly(desk: Desk, world: World) -> None:
     page = desk.login(world.alice)
-    page.wait_for_function("window.callsopPush === true")
+    expect(page.locator("html")).to_have_attribute("data-push", "up")
     got: list[Any] = []
     page.on("request", lambda r: got.append(r.url) if r.url.endswith("/desk/ringing/") else None)
     # The stream drops (the server went away) and EventSource retries on its own:

@@ -18,13 +18,18 @@
 
   function fireAll() { TOPICS.forEach(fire); }
 
+  function mark(state) {
+    window.callsopPush = state === "up";
+    document.documentElement.dataset.push = state; // for whoever waits on the stream
+  }
+
   function down() {
-    window.callsopPush = false;
+    mark("down");
     if (!fallback) { fallback = setInterval(fireAll, FALLBACK_MS); }
   }
 
   function up() {
-    window.callsopPush = true;
+    mark("up");
     if (fallback) { clearInterval(fallback); fallback = 0; }
   }
 
