@@ -1,5 +1,5 @@
-"""What a turn of speech does: questions, leave-taking, pushback, recaps and
-holds, read from recogniser-shaped text (no punctuation, either script)."""
+"""What a turn of speech does: questions, leave-taking, pushback, recaps,
+holds and next contacts, read from recogniser-shaped text (no punctuation, either script)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from callsop.rules.speech_acts import (
     clarifying_cue,
     farewell_cue,
     in_stock_offer,
+    next_contact,
     pushback,
     pushback_cue,
     question_cue,
@@ -241,6 +242,17 @@ def test_new_information_is_no_recap() -> None:
     assert recap(_booking("停車場在地下一樓 從民生路的入口進來 可以免費停兩個小時")) is None
 
 
+def test_a_word_in_latin_letters_is_one_term_not_its_letters() -> None:
+    t = transcript(
+        ("staff", 0, 3, "您好 浦江會館 我是教練阿凱"),
+        ("customer", 3.5, 6, "課表是用 App 看還是紙本"),
+        ("staff", 6.5, 12, "我會傳 PDF 給您 也會放在我們 App 的個人頁面"),
+        ("customer", 12.5, 15, "好 那個也一起傳給我"),
+        ("staff", 15.5, 20, "沒問題 我一起放在 PDF 後面"),
+    )
+    assert recap(t) is None  # pdf is one term: three, not four
+
+
 def test_patterns_read_either_script() -> None:
     assert both_scripts("稍等一下").fullmatch("稍等一下")
     assert both_scripts("还有[^吗]{0,2}吗").fullmatch("還有別的嗎")
@@ -328,3 +340,41 @@ def test_a_hold_announced_in_a_machine_transcript_says_so() -> None:
     assert hold.basis == "machine"
     # 請您稍等一下 before the hold heard in speech
     assert found["hold.ask-before-hold"].verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好的 週四晚上七點 我週三再打電話提醒您",
+        "谢谢您提醒我们 下周我再跟您回访一下 看看用起来怎么样",
+        "可以 我等一下用簡訊傳給您 然後下禮拜二晚上七點第一次上課 我在二樓等您",
+        "那我明天下午回覆您",
+        "十二號那天我再跟您確認時間",
+        "好 那我們到時候見",
+        "我會再打電話給您",
+    ],
+)
+def test_a_next_contact_set_in_ones_own_words(text: str) -> None:
+    t = transcript(("customer", 0.0, 1.0, "好"), ("staff", 1.5, 6.0, text))
+    found = next_contact(t)
+    assert found is not None and found[0] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "週二週四晚上七點都有課 下禮拜開始也一樣",
+        "好 那就先這樣 謝謝您 再見",
+        "您上次那個私人教練的課還剩五堂 年底前要上完喔",
+        "十二號那天的課已經額滿了",
+    ],
+)
+def test_a_time_without_a_contact_sets_none(text: str) -> None:
+    t = transcript(("customer", 0.0, 1.0, "好"), ("staff", 1.5, 6.0, text))
+    assert next_contact(t) is None
+
+
+def test_only_staff_set_the_next_contact() -> None:
+    t = transcript(("staff", 0.0, 1.0, "好的"), ("customer", 1.5, 6.0, "那我下週再打給你們"))
+    assert next_contact(t) is None
+

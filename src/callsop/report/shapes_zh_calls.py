@@ -131,6 +131,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
         "紀錄上已有聯絡電話（第 {i} 筆{w}）",
     ),
     (
+        r"the caller is on file with a contact number \(customer\.phone\)",
+        "來電者在客戶資料裡，已有聯絡電話",
+    ),
+    (
         "(?P<w>[a-z-]+) owed; no number on the record and no transcript",
         "需要{w}；紀錄上沒有電話，也沒有逐字稿",
     ),

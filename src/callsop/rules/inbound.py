@@ -197,13 +197,20 @@ def check_ask_contact_details(call: Call) -> Outcome:
         return not_applicable("no follow-up owed")
     record = call.record
     # The caller ID (customer.phone) alone does not count: it shows the line
-    # that rang, not a number the caller gave for the follow-up.
+    # that rang, not a number the caller gave for the follow-up. A customer
+    # on file with that number is another matter: the club has it already.
     for where, phone in (
         *((f"memos[{i}]", m.phone) for i, m in enumerate(record.memos)),
         *((f"tasks[{i}]", task.phone) for i, task in enumerate(record.tasks)),
     ):
         if phone:
             return passed(f"a contact number is on the record ({where})", {"field": where})
+    customer = record.customer
+    if customer is not None and customer.known and customer.phone:
+        return passed(
+            "the caller is on file with a contact number (customer.phone)",
+            {"field": "customer.phone"},
+        )
     t = speech(call)
     if isinstance(t, Outcome):
         return not_applicable(f"{owed} owed; no number on the record and no transcript")

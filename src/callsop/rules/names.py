@@ -24,6 +24,7 @@ on purpose, as in the policy's list: 和 有 是 於 于 向 把 中 老 小 大
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -188,6 +189,41 @@ def _given_after(
     return None
 
 
+# How far after 我是 a caller's introduction may name them: 我是宏達科技的李小姐.
+_INTRODUCTION_CHARS = 16
+# A wife introduced by her husband's name (我是沈家豪的太太) is addressed by
+# his surname (沈太太); no other relation says what the caller is called.
+_WIFE = re.compile("的(?:太太|夫人|老婆|牽手)")
+
+
+def _given_in_introduction(
+    compiled: Compiled, surnames: frozenset[str], text: str, end: int
+) -> str | None:
+    """The surname in a caller's introduction that does not start with it:
+    a surname and title after 的 (我是宏達科技的李小姐), or a husband's full
+    name before 的太太 (我是會員沈家豪的太太)."""
+    window = text[end : end + _INTRODUCTION_CHARS]
+    at = window.find("的")
+    while at >= 0:
+        rest = window[at + 1 :]
+        for size in (2, 1):
+            if rest[:size] in surnames and any(
+                rest.startswith(p.pieces[0], size) for p in compiled.book.lists["titles"]
+            ):
+                return rest[:size]
+        at = window.find("的", at + 1)
+    wife = _WIFE.search(window)
+    if wife is not None:
+        before = window[: wife.start()]
+        # A full name: a surname and two characters, most often, or one;
+        # a two-character surname (歐陽) before those.
+        for length, size in ((3, 1), (4, 2), (2, 1), (3, 2)):
+            name = before[-length:]
+            if len(name) == length and name[:size] in surnames:
+                return name[:size]
+    return None
+
+
 def same_surname(surname: str, among: Iterable[str]) -> bool:
     """Whether `surname` (Simplified) is one of `among`, as written or as
     heard: a recogniser writes a surname by its sound as often as not (梦 for
@@ -219,6 +255,8 @@ def names(call: Call, t: Transcript) -> Names:
                 text = marker + t.norms[after]
                 hit = hit._replace(start=0, end=len(marker))
         surname = _given_after(compiled, surnames, text, marker, hit.end)
+        if surname is None:
+            surname = _given_in_introduction(compiled, surnames, text, hit.end)
         if surname is not None:
             given.setdefault(hit.utterance, set()).add(to_simplified(surname))
     mentioned: dict[int, set[str]] = {}  # by the caller or a third person: 王先生在嗎

@@ -16,6 +16,7 @@ from callsop.rules.base import (
     staff_turn_says,
 )
 from callsop.rules.common import club_mention
+from callsop.rules.speech_acts import next_contact
 from callsop.text import locate, to_simplified
 
 
@@ -189,9 +190,14 @@ def check_next_contact(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return t
     hits = t.find("next_contact", "staff")
-    if not hits:
+    if hits:
+        return passed(f"next contact set ({hits[-1].phrase})", t.evidence(hits[-1]))
+    found = next_contact(t)
+    if found is None:
         return failed("no next contact set (in speech or as a task)")
-    return passed(f"next contact set ({hits[-1].phrase})", t.evidence(hits[-1]))
+    index, cue = found
+    words = locate(t.texts[index], cue.start, cue.end - cue.start)
+    return passed(f"next contact set ({words})", t.turn(index, words))
 
 
 def check_no_answer_give_up(call: Call) -> Outcome:

@@ -391,10 +391,20 @@ _NO_TERMS = frozenset(
 )
 
 
+_LATIN_WORD = re.compile("[a-z]+")
+
+
 def _pairs(text: str) -> set[str]:
     """The key-term candidates of a turn: its pairs of characters, less the
-    stock ones and those of two light characters."""
-    return set(map(operator.add, text, text[1:])) - _NO_TERMS
+    stock ones and those of two light characters. A word in Latin letters
+    (pdf, app) is one term, not its letters' pairs."""
+    if not _LATIN_WORD.search(text):
+        return set(map(operator.add, text, text[1:])) - _NO_TERMS
+    words = set()
+    for part in _LATIN_WORD.split(text):
+        words |= set(map(operator.add, part, part[1:]))
+    words |= {w for w in _LATIN_WORD.findall(text) if len(w) > 1}
+    return words - _NO_TERMS
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,7 +451,10 @@ def recap(t: Transcript) -> Recap | None:
     customer = SEP.join(norms[i] for i in t.customer)
     opening = _opening_pairs(t)
     place, starts = t.position, t.starts
-    first: dict[str, int] = {}  # pair -> where the call first says it (-1: never)
+    # pair -> where the call first says it, or -1 if not before the turn it
+    # was looked up for; turns are taken latest first, so a pair not said
+    # before one is not said before any earlier one either.
+    first: dict[str, int] = {}
     by_customer: dict[str, bool] = {}  # pair -> whether the customer says it
     for index in sorted(late, key=place.__getitem__, reverse=True):
         until = starts[index]  # the turns before this one
@@ -450,9 +463,13 @@ def recap(t: Transcript) -> Recap | None:
         for p in pairs:
             at = first.get(p)
             if at is None:
-                at = first[p] = joined.find(p)
+                at = first[p] = joined.find(p, 0, until)
             if 0 <= at < until:
                 terms.add(p)
+        if len(terms) < RECAP_MIN_TERMS_MARKED or len(terms) < RECAP_MIN_OLD_SHARE_MARKED * len(
+            pairs
+        ):
+            continue  # too few however it is led in: _restates would refuse it
         for p in terms:
             said = by_customer.get(p)
             if said is None:
@@ -590,3 +607,41 @@ def spoken_holds(t: Transcript, min_gap_s: float = SPEECH_HOLD_MIN_GAP_S) -> lis
             caller += end - begin
         latest = max(latest, end)
     return out
+
+
+# -- the next contact ------------------------------------------------------------
+
+# A time ahead (下周 明天 周三 十二号 到时候) with, close after it, a
+# contact or a meeting (再打给您 回访 提醒您 见 等您 上课): staff setting out
+# when the caller hears from the club again, in their own words.
+_AHEAD = (
+    "(?:下(?:个)?(?:周|礼拜|星期|个?月|次|回)|这(?:周|礼拜|星期)|(?:周|礼拜|星期))[一二三四五六日天1-7]?"
+    "|明天|后天|明早|晚点|晚一点|等一下|待会儿?|稍后|过(?:几|两|一两|两三)天|改天|到时候?"
+    "|[0-9一二三四五六七八九十]{1,3}(?:号|日)"
+)
+_CONTACT_ACT = (
+    "打(?:电话|给|过去|回)|拨(?:给|过去)|回(?:电|复|覆|访|拨|报|您|你)|联络|联系|通知|提醒|跟进|追踪"
+    "|(?:传|发|寄)(?:给|简讯|短信|讯息|信|mail|email)|见(?:面)?|等(?:您|你)|(?:第一次|来)?上课|过来|帮(?:您|你)(?:确认|安排)"
+)
+_NEXT_CONTACT = both_scripts(
+    f"(?:{_AHEAD})[^，。！？,.!?]{{0,14}}?(?:{_CONTACT_ACT})"
+    "|(?:再|会|另外)(?:跟|和|给)(?:您|你)(?:联络|联系|回访|回复|回覆|确认|回报|说明|报告|约)"
+    "|(?:再|会)(?:打|回)(?:个)?(?:电话)?(?:给|跟)(?:您|你)"
+)
+_NEXT_CONTACT_GATE = Gate(
+    "下周 下礼拜 下星期 下个 下次 下回 这周 这礼拜 这星期 周 礼拜 星期 明天 后天 明早 晚点 晚一点 等一下 待会 稍后 "
+    "过几天 过两天 过一两天 过两三天 改天 到时 号 日 跟您 跟你 和您 和你 给您 给你"
+)
+
+
+def next_contact(t: Transcript) -> tuple[int, Cue] | None:
+    """The last staff turn that sets out a next contact in its own words: a
+    time ahead with a call, a message or a meeting after it (我周三再打电话提醒您,
+    下周我再跟您回访一下, 下礼拜二晚上七点第一次上课 我在二楼等您)."""
+    gated = {i for i in _NEXT_CONTACT_GATE.turns(t) if t.speakers[i] == "staff"}
+    for index in reversed(t.staff):
+        if index in gated:
+            match = _NEXT_CONTACT.search(t.norms[index])
+            if match is not None:
+                return index, Cue(match.start(), match.end(), "next contact")
+    return None

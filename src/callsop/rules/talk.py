@@ -14,7 +14,7 @@ from callsop.engine.transcript import Transcript
 from callsop.rules import details
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
 from callsop.rules.names import names, same_surname
-from callsop.rules.speech_acts import pushback, recap, restates_something
+from callsop.rules.speech_acts import Gate, both_scripts, pushback, recap, restates_something
 from callsop.text import (
     SEP,
     Hit,
@@ -79,12 +79,20 @@ def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
         if day in _WEEKDAY:
             return f"W{_WEEKDAY[day]}", text[start : end + 1]
         return ("下周", text[start - 1 : end]) if text[start - 1 : start] == "下" else None
-    if start == 0 or text[start - 1] not in _NUMERALS:  # 一點點? no: 點 needs a numeral
+    numerals = details.NUMERAL_CHARS if kind == "D" else _NUMERALS
+    if start == 0 or text[start - 1] not in numerals:  # 一點點? no: 點 needs a numeral
         return None
     left = start - 1
-    while left > 0 and start - left < 3 and text[left - 1] in _NUMERALS:
-        left -= 1
-    value = _number(text[left:start])
+    # A numbered thing can be longer than a day (一百二十七號 置物櫃): it is
+    # read whole, not as its last day.
+    if kind == "D":
+        while left > 0 and start - left < 6 and text[left - 1] in details.NUMERAL_CHARS:
+            left -= 1
+        value = details.cn_number(text[left:start])
+    else:
+        while left > 0 and start - left < 3 and text[left - 1] in _NUMERALS:
+            left -= 1
+        value = _number(text[left:start])
     if value is None:
         return None
     if kind == "D":
@@ -407,6 +415,41 @@ def _staff_sayings(t: Transcript, key: str) -> list[tuple[int, int]]:
     return found
 
 
+# Staff asking the caller to say a detail again, or slower, so it can be
+# taken down (§4(7) 請對方復述, §4(8) 請對方放慢).
+_ASK_TO_REPEAT = both_scripts(
+    "(?:再|重新)(?:念|读|说|讲|报|重复|复述)(?:一)?(?:次|遍|下)|(?:重复|复述)(?:一)?(?:次|遍|下)"
+    "|(?:念|读|说|讲|报)慢(?:一)?(?:点|些)|慢(?:一)?(?:点|些)?(?:念|读|说|讲|报)"
+)
+_ASK_TO_REPEAT_GATE = Gate("再念 再读 再说 再讲 再报 重新 重复 复述 慢")
+
+
+def _said_again_on_request(
+    t: Transcript, details: list[tuple[int, str, str]]
+) -> dict[tuple[int, str], int]:
+    """The details a caller said again because staff asked them to (麻煩您再唸一次):
+    both sayings, mapped to the staff turn that asked. Having the caller
+    repeat it is the SOP's own way of confirming a detail."""
+    asks = [
+        i
+        for i in _ASK_TO_REPEAT_GATE.turns(t)
+        if t.speakers[i] == "staff" and _ASK_TO_REPEAT.search(t.norms[i])
+    ]
+    if not asks:
+        return {}
+    place = t.position
+    out: dict[tuple[int, str], int] = {}
+    for ask in asks:
+        before = [d for d in details if place[d[0]] < place[ask]]
+        after = [d for d in details if place[d[0]] > place[ask]]
+        for first in before:
+            again = next((d for d in after if _same_detail(first[1], d[1])), None)
+            if again is not None:
+                out.setdefault((first[0], first[1]), ask)
+                out.setdefault((again[0], again[1]), ask)
+    return out
+
+
 def check_repeat_back(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
@@ -415,12 +458,17 @@ def check_repeat_back(call: Call) -> Outcome:
     if not details:
         return not_applicable("the caller gave no number, date or time")
     confirms = [h.utterance for h in t.find("repeat_confirm", "staff")]
+    repeated: dict[tuple[int, str], int] | None = None  # worked out only if needed
     answers: list[int] = []
     for turn, key, words in details:
         answer = _echo(t, turn, key)
         if answer is None:
             place = t.position[turn]
             answer = next((c for c in confirms if t.position[c] > place), None)
+        if answer is None:
+            if repeated is None:
+                repeated = _said_again_on_request(t, details)
+            answer = repeated.get((turn, key))
         if answer is None:
             return failed(
                 f"the caller gave {words} at {t.utterances[turn].start:g} s; "
