@@ -12,9 +12,11 @@ from callsop.engine.transcript import Transcript
 from callsop.policy import default_policy
 from callsop.record.model import SCHEMA, CallRecord, Utterance
 from callsop.rules.speech_acts import (
+    _load_forms,
     both_scripts,
     clarifying_cue,
     farewell_cue,
+    forms_from_opencc,
     in_stock_offer,
     next_contact,
     pushback,
@@ -378,3 +380,8 @@ def test_only_staff_set_the_next_contact() -> None:
     t = transcript(("staff", 0.0, 1.0, "好的"), ("customer", 1.5, 6.0, "那我下週再打給你們"))
     assert next_contact(t) is None
 
+
+def test_the_shipped_script_forms_are_opencc_s() -> None:
+    # Out of date after an OpenCC upgrade: run scripts/write-script-forms.
+    assert _load_forms() == forms_from_opencc()
+    assert both_scripts("周").fullmatch("週") and both_scripts("么").fullmatch("麼")

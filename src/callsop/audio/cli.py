@@ -143,7 +143,7 @@ def _outcomes(
 
 def _hear_job(job: _Job, on_progress: Callable[[float], None] | None = None) -> _Outcome:
     from callsop.audio.decode import AudioError
-    from callsop.audio.hear import hear
+    from callsop.audio.hearing import hear
     from callsop.audio.names import parse_name, time_zone
     from callsop.audio.recognise import RecogniserError, recogniser
 

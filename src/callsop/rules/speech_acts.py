@@ -14,41 +14,67 @@ established).
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
 
 import daachorse
 
 from callsop.engine.transcript import Transcript
 from callsop.text import SEP, converter
 
-_CONVERTERS = tuple(converter(c) for c in ("s2t", "s2tw", "s2hk", "t2s"))
+# Each CJK character's forms in either script (周 -> 周週, 么 -> 么麼麽), as
+# OpenCC gives them: shipped as a table, since loading the four OpenCC
+# converters that make it took most of a scoring run's start-up.
+# scripts/write-script-forms writes it again (after an OpenCC upgrade:
+# tests/test_speech_acts.py says when it no longer matches).
+FORMS_TABLE = Path(__file__).with_name("script_forms.json")
+_FORM_CONVERTERS = ("s2t", "s2tw", "s2hk", "t2s")
+_CJK = range(0x4E00, 0xA000)
 
 
-@lru_cache(maxsize=1)
-def _traditional_of() -> dict[str, str]:
-    """Simplified character -> every Traditional one that converts to it
-    (周 <- 週, which converting 周 itself never gives)."""
-    chars = [chr(c) for c in range(0x4E00, 0xA000)]
-    converted = _CONVERTERS[-1].convert("\n".join(chars)).split("\n")
-    out: dict[str, str] = {}
+def _load_forms() -> dict[str, str]:
+    try:
+        with FORMS_TABLE.open(encoding="utf-8") as f:
+            table: dict[str, str] = json.load(f)
+    except FileNotFoundError:  # not written yet: the same table, slower
+        return forms_from_opencc()
+    return table
+
+
+def forms_from_opencc() -> dict[str, str]:
+    """The forms table, worked out from OpenCC: each character with more
+    than one form -> the character and its other forms, itself first."""
+    converters = [converter(c) for c in _FORM_CONVERTERS]
+    chars = [chr(c) for c in _CJK]
+    # Simplified character -> every Traditional one that converts to it
+    # (周 <- 週, which converting 周 itself never gives).
+    traditional_of: dict[str, str] = {}
+    converted = converters[-1].convert("\n".join(chars)).split("\n")
     if len(converted) == len(chars):
         for char, simple in zip(chars, converted, strict=True):
             if simple != char and len(simple) == 1:
-                out[simple] = out.get(simple, "") + char
-    return out
+                traditional_of[simple] = traditional_of.get(simple, "") + char
+    table = {}
+    for char in chars:
+        forms = dict.fromkeys([char, *(c.convert(char) for c in converters)])
+        forms.update(dict.fromkeys(traditional_of.get(char, "")))
+        kept = "".join(f for f in forms if len(f) == 1)
+        if len(kept) > 1:
+            table[char] = kept
+    return table
 
 
-@lru_cache(maxsize=4096)
+_FORMS = _load_forms()
+
+
 def _forms(char: str) -> str:
     """`char` and its forms in the other script: 么 -> 么麼麽, 周 -> 周週."""
-    forms = dict.fromkeys([char, *(c.convert(char) for c in _CONVERTERS)])
-    forms.update(dict.fromkeys(_traditional_of().get(char, "")))
-    return "".join(f for f in forms if len(f) == 1)
+    return _FORMS.get(char, char)
 
 
 def both_scripts(pattern: str) -> re.Pattern[str]:
