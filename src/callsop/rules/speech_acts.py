@@ -504,9 +504,12 @@ def recap(t: Transcript) -> Recap | None:
                 break
         else:
             continue
-        # The turns that said them: the first and the latest before this one.
-        said_at = [first[p] for p in terms] + [joined.rfind(p, 0, until) for p in terms]
-        sources = len({bisect_right(starts, a) for a in said_at})
+        # The turns that first said them; where those are too few, the
+        # latest before this one as well.
+        sources = len({bisect_right(starts, first[p]) for p in terms})
+        if sources < RECAP_MIN_SOURCES:
+            said_at = [first[p] for p in terms] + [joined.rfind(p, 0, until) for p in terms]
+            sources = len({bisect_right(starts, a) for a in said_at})
         found = _restates(index, norms[index], pairs, terms, sources)
         if found is not None:
             return found
