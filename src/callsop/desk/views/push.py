@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import threading
 from collections.abc import AsyncIterator, Iterator
 
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.handlers.asgi import ASGIRequest
 from django.db import connections
 from django.http import HttpRequest, StreamingHttpResponse
@@ -68,21 +68,30 @@ def _sync_stream(sub: push.Subscriber) -> Iterator[str]:
         push.hub.unsubscribe(sub)
 
 
-def _clubs(user: AbstractBaseUser | AnonymousUser) -> frozenset[int]:
-    """The clubs the stream's user may hear. Then the request's database
-    connection goes back: a stream stays open for hours, and one connection
-    held per open desk would soon be all the database has."""
-    try:
-        return frozenset(clubs_readable(staff_of(user)).values_list("pk", flat=True))
-    finally:
-        connections.close_all()
+# Streams opened at once that may hold a database connection: a chain's
+# desks all reconnect together after a restart, and one connection each
+# would be more than the database allows (PostgreSQL: 100 by default).
+STREAM_OPENINGS = 4
+_opening = threading.BoundedSemaphore(STREAM_OPENINGS)
+
+
+def _clubs(request: HttpRequest) -> frozenset[int]:
+    """The clubs the stream's user may hear, read a few streams at a time.
+    Then the request's database connection goes back: a stream stays open
+    for hours, and one connection held per open desk would soon be all the
+    database has."""
+    with _opening:
+        try:
+            return frozenset(clubs_readable(staff_of(request.user)).values_list("pk", flat=True))
+        finally:
+            connections.close_all()
 
 
 @never_cache
 @require_safe
 async def stream(request: HttpRequest) -> StreamingHttpResponse:
-    # In the request's own thread, as the session read of auser() was.
-    clubs = await sync_to_async(_clubs)(await request.auser())
+    # In the request's own thread: the session, the user and their clubs.
+    clubs = await sync_to_async(_clubs)(request)
     response: StreamingHttpResponse
     if isinstance(request, ASGIRequest):
         sub = push.hub.subscribe(clubs, loop=asyncio.get_running_loop())
