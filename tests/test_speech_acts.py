@@ -170,6 +170,10 @@ def test_goodbye_cut_at_a_segment_boundary() -> None:
         "您聽我講 那堂課是人數不足才取消的",
         "你們會員自己要看清楚合約啊",
         "那你要怎樣",
+        "暫停要本人到櫃檯填單 電話講的不算",
+        "我們的規定一直都是這樣 是您當時自己沒有來辦",
+        "可是系統顯示您是七點零二分才刷卡 您不覺得這樣要求我們有點過分嗎",
+        "那您下次早一點來就不會這樣了",
     ],
 )
 def test_pushback_in_other_words(text: str) -> None:
@@ -182,6 +186,9 @@ def test_pushback_in_other_words(text: str) -> None:
         "剛才跟您說的那個方案是十二個月的",
         "系統這邊目前還沒看到您的付款紀錄 我請會計再幫您查一次",
         "不好意思 我馬上幫您查",
+        "請問是不是您當時沒有收到簡訊",
+        "電話講的時間我有記下來",
+        "您下次來的時候我再幫您確認",
     ],
 )
 def test_explaining_is_not_pushback(text: str) -> None:

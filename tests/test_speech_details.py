@@ -126,6 +126,8 @@ def test_register_surnames_cover_both_scripts_and_skip_words() -> None:
         "請問是劉小姐嘛",
         "請問這裡是林小明家嗎",
         "您是浩浩的媽媽嗎",
+        "請問這是歐陽靜小姐的家嗎",
+        "您好 請問這是龔先生的手機嗎",
     ],
 )
 def test_ways_of_checking_who_answered(said: str) -> None:
@@ -140,6 +142,7 @@ def test_ways_of_checking_who_answered(said: str) -> None:
         "您好我是信義會館的怡君",
         "跟您說一下您的會籍下個月就到期了",
         "我是會館的小林是要通知您",
+        "這是我們會館的電話",
     ],
 )
 def test_what_is_not_checking_who_answered(said: str) -> None:

@@ -159,9 +159,14 @@ SHAPES: tuple[tuple[str, str], ...] = (
         "用了 {n} 種 §7 的禮貌用語：{w}（至少 {m} 種）",
     ),
     ("the caller gave no number, date or time", "來電者沒有提供號碼、日期或時間"),
+    ("read the recorded number back to confirm it", "已唸出紀錄上的號碼請對方確認"),
     (
         "the caller gave (?P<p>.+) at (?P<d><D>); staff never read it back or asked to confirm",
         "來電者在第 {d}說了「{p}」，館員沒有複誦或請對方確認",
+    ),
+    (
+        r"the caller gave (?P<p>.+) at (?P<d><D>); staff read back other digits \((?P<x>\d+)\)",
+        "來電者在第 {d}說了「{p}」，館員複誦的是不同或不完整的號碼（{x}）",
     ),
     (r"read back or confirmed (?P<n>\d+) detail\(s\)", "已複誦或確認 {n} 項資料"),
     (r"(?P<d1><D>) of talk \(≤ (?P<d2><D>)\)", "交談 {d1}（未超過 {d2}）"),

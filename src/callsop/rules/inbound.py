@@ -9,7 +9,8 @@ from callsop.engine.transcript import Transcript
 from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
 from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention
 from callsop.rules.names import names
-from callsop.text import normalise
+from callsop.rules.speech_acts import next_contact
+from callsop.text import locate, normalise
 
 
 def _rings_to_answer(call: Call) -> int | None:
@@ -188,6 +189,8 @@ def _follow_up_owed(call: Call) -> str | None:
         return "callback"
     if record.complaint is not None or "complaint" in call.tags:
         return "complaint"
+    if any(task.kind == "follow-up" for task in record.tasks):
+        return "follow-up"  # a contract to mail, a booking to confirm
     return None
 
 
@@ -230,10 +233,18 @@ def check_visitor_callback(call: Call) -> Outcome:
     if t is None:
         return NO_SPEECH
     hit = t.first("visitor_callback", "staff")
-    if hit is None:
+    if hit is not None:
+        return passed(
+            f"promised a callback ({hit.phrase}) and set the task", t.evidence(hit), {"task": task}
+        )
+    # In the clerk's own words: a time ahead and a call (稍後我打給您, 我十分鐘內回您).
+    found = next_contact(t, calls_only=True)
+    if found is None:
         return failed("did not tell the caller they would be called back")
+    index, cue = found
+    words = locate(t.texts[index], cue.start, cue.end - cue.start)
     return passed(
-        f"promised a callback ({hit.phrase}) and set the task", t.evidence(hit), {"task": task}
+        f"promised a callback ({words}) and set the task", t.turn(index, words), {"task": task}
     )
 
 
@@ -349,10 +360,10 @@ RULES = (
         clause="2.2(5)",
         title="留下聯繫電話",
         sources=("speech", "record"),
-        applies="incoming calls that owe a follow-up (a memo, a callback task, a complaint)",
+        applies="incoming calls that owe a follow-up (a memo, a callback or follow-up task, a complaint)",
         checks="a contact number is asked for in speech, or one is kept on the follow-up "
         "(the memo's or the task's phone; the caller ID alone does not count)",
-        applies_zh="需要後續處理的來電（備忘錄、回電任務、客訴）",
+        applies_zh="需要後續處理的來電（備忘錄、回電或後續聯絡任務、客訴）",
         checks_zh="對話中有詢問聯絡電話，或備忘錄、回電任務上記有電話（僅有來電顯示號碼不算）",
         why="做好電話資訊回饋。如：是這樣，您如果方便請留一下位址和聯繫電話好嗎？",
         options=("phrases.ask_contact",),

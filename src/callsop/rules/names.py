@@ -259,6 +259,12 @@ def names(call: Call, t: Transcript) -> Names:
             surname = _given_in_introduction(compiled, surnames, text, hit.end)
         if surname is not None:
             given.setdefault(hit.utterance, set()).add(to_simplified(surname))
+    for turn in t.customer:  # 姓孟 孟子的孟: an answer to 請問您貴姓 that starts with 姓
+        text = t.norms[turn]
+        if text.startswith("姓") and turn not in given:
+            surname = _given_after(compiled, surnames, text, "我姓", 1)
+            if surname is not None:
+                given.setdefault(turn, set()).add(to_simplified(surname))
     mentioned: dict[int, set[str]] = {}  # by the caller or a third person: 王先生在嗎
     said_by_staff: dict[int, list[tuple[str, str]]] = {}
     for hit in t.find("titles"):

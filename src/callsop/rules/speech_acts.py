@@ -301,6 +301,12 @@ _PUSHBACK = both_scripts(
     "|(?:你|您)(?:到底)?有没有在听|(?:你|您)(?:先)?听我(?:说|讲|解释)"
     "|(?:那|不然)?(?:你|您)(?:到底)?(?:是)?(?:要|想)(?:怎样|怎么样|干嘛|干什么)|(?:你|您)(?:要我|要)(?:说|讲)几(?:次|遍)"
     "|(?:那|这)是(?:你|您)(?:自己|们自己)(?:的)?(?:问题|事)|自己(?:要|得|应该|没有|没)(?:先)?(?:看|注意|听|读|确认)"
+    # blaming the caller for what happened: 是您当时自己没有来办, 您下次早一点来就不会这样了
+    "|(?<!不)是(?:你|您)(?:当时|那时候?|之前|自己)+(?:没有|没|不)"
+    "|(?:你|您)(?:下次)?(?:早一?点|早点儿?|提早)(?:来|到|说|讲|办)?就不会"
+    # dismissing what the caller was told or asks: 电话讲的不算, 您不觉得这样要求有点过分吗
+    "|(?:电话|口头)(?:上)?(?:讲|说|答应)的(?:都)?(?:不算|没用|不准)"
+    "|(?:你|您)不觉得[^，。,.]{0,14}(?:过分|夸张|离谱|无理|太超过)"
 )
 # What an upset caller says; the weak pushback patterns above only count
 # against a caller who sounds upset (or a complaint call).
@@ -323,7 +329,7 @@ def upset(text: str) -> bool:
 _PUSHBACK_GATE = Gate(
     "说过 说了 讲过 讲了 解释过 解释了 但是我们 可是我们 不过我们 查不到 找不到 看不到 规定 规则 "
     "记错 听错 看错 弄错 误会 不是这样 么可能 哪可能 怪我们 在听 几次 几遍 你自己 您自己 们自己 自己要 自己得 自己应该 自己没 "
-    "回事 种事 听我 怎样 怎么样 干嘛 干什么 会这样 会重复 会多扣 会乱扣 会弄错 会搞错 能这样 能重复 能多扣 能乱扣 能弄错 能搞错"
+    "回事 种事 听我 怎样 怎么样 干嘛 干什么 不算 没用 不准 不觉得 就不会 是您 是你 会这样 会重复 会多扣 会乱扣 会弄错 会搞错 能这样 能重复 能多扣 能乱扣 能弄错 能搞错"
 )
 _UPSET_GATE = Gate(
     "怎么 夸张 过分 很扯 太扯 太差 离谱 搞什么 什么意思 凭什么 不满 投诉 客诉 抱怨 生气 气死 "
@@ -647,6 +653,7 @@ _AHEAD = (
     "(?:下(?:个)?(?:周|礼拜|星期|个?月|次|回)|这(?:周|礼拜|星期)|(?:周|礼拜|星期))[一二三四五六日天1-7]?"
     "|明天|后天|明早|晚点|晚一点|等一下|待会儿?|稍后|过(?:几|两|一两|两三)天|改天|到时候?"
     "|[0-9一二三四五六七八九十]{1,3}(?:号|日)"
+    "|[0-9一二三四五六七八九十半两]{1,3}(?:分钟|个?小时|个?钟头)(?:内|后|以内|之内)"
 )
 _CONTACT_ACT = (
     "打(?:电话|给|过去|回)|拨(?:给|过去)|回(?:电|复|覆|访|拨|报|您|你)|联络|联系|通知|提醒|跟进|追踪"
@@ -659,18 +666,23 @@ _NEXT_CONTACT = both_scripts(
 )
 _NEXT_CONTACT_GATE = Gate(
     "下周 下礼拜 下星期 下个 下次 下回 这周 这礼拜 这星期 周 礼拜 星期 明天 后天 明早 晚点 晚一点 等一下 待会 稍后 "
-    "过几天 过两天 过一两天 过两三天 改天 到时 号 日 跟您 跟你 和您 和你 给您 给你"
+    "过几天 过两天 过一两天 过两三天 改天 到时 号 日 跟您 跟你 和您 和你 给您 给你 分钟 小时 钟头"
 )
 
 
-def next_contact(t: Transcript) -> tuple[int, Cue] | None:
+# Of those, the ones that call the caller back (not a meeting or a message).
+_CALL_BACK = both_scripts("打|拨|回电|回复|回覆|回拨|回(?:您|你)|联络|联系")
+
+
+def next_contact(t: Transcript, *, calls_only: bool = False) -> tuple[int, Cue] | None:
     """The last staff turn that sets out a next contact in its own words: a
     time ahead with a call, a message or a meeting after it (我周三再打电话提醒您,
-    下周我再跟您回访一下, 下礼拜二晚上七点第一次上课 我在二楼等您)."""
+    下周我再跟您回访一下, 下礼拜二晚上七点第一次上课 我在二楼等您); with
+    `calls_only`, a call back only (稍后我打给您, 我十分钟内回您)."""
     gated = {i for i in _NEXT_CONTACT_GATE.turns(t) if t.speakers[i] == "staff"}
     for index in reversed(t.staff):
         if index in gated:
-            match = _NEXT_CONTACT.search(t.norms[index])
-            if match is not None:
-                return index, Cue(match.start(), match.end(), "next contact")
+            for match in _NEXT_CONTACT.finditer(t.norms[index]):
+                if not calls_only or _CALL_BACK.search(match.group(0)):
+                    return index, Cue(match.start(), match.end(), "next contact")
     return None

@@ -93,6 +93,10 @@ def read_when(text: str, start: int, end: int) -> tuple[str, str] | None:
         while left > 0 and start - left < 3 and text[left - 1] in _NUMERALS:
             left -= 1
         value = _number(text[left:start])
+        # No hour is past 24: 禮拜五三點半 is 五 (the day) and 三點半.
+        while (value is None or value > 24) and left < start - 1:
+            left += 1
+            value = _number(text[left:start])
     if value is None:
         return None
     if kind == "D":
@@ -320,9 +324,18 @@ def _key(digits: str) -> str:
 
 
 def _chinese(value: int) -> str:
-    """5 as 五, 12 as 十二, 23 as 二十三 (from 100 on, digits)."""
-    if value >= 100:
+    """5 as 五, 12 as 十二, 23 as 二十三, 120 as 一百二十, 105 as 一百零五
+    (from 1000 on, digits)."""
+    if value >= 1000:
         return str(value)
+    if value >= 100:
+        hundreds, rest = divmod(value, 100)
+        head = _CN_NUMERAL[hundreds] + "百"
+        if not rest:
+            return head
+        if rest < 10:
+            return head + "零" + _CN_NUMERAL[rest]
+        return head + ("一" if rest < 20 else "") + _chinese(rest)
     if value < 10:
         return _CN_NUMERAL[value]
     tens, ones = divmod(value, 10)
@@ -356,7 +369,7 @@ def _said_at(text: str, at: int, words: str, closed: bool) -> bool:
     """Whether `words` found at `at` stand on their own: no numeral before
     (十三點 is not 三點) and, when `closed`, none or 半 after (七點半 is
     closed by its 半: 七點半兩堂 is 七點半, then 兩堂)."""
-    if at > 0 and text[at - 1] in _NUMERALS:
+    if at > 0 and (text[at - 1] in _NUMERALS or text[at - 1] in "百千"):
         return False
     if words.endswith("半"):
         return True
@@ -415,6 +428,23 @@ def _staff_sayings(t: Transcript, key: str) -> list[tuple[int, int]]:
     return found
 
 
+def _recorded_phones(call: Call) -> set[str]:
+    """The contact numbers of the record's memos and tasks, digits only."""
+    record = call.record
+    phones = [m.phone for m in record.memos] + [task.phone for task in record.tasks]
+    return {p for p in (normalise_phone(x) for x in phones if x) if p and len(p) >= 6}
+
+
+def _reads_other(t: Transcript, turn: int, key: str) -> bool:
+    """Whether staff turn `turn` reads out digits that are not the caller's
+    number `key`: part of it (尾數三三九對吧) or a misheard one (七九八 for
+    七八九). Asking 對嗎 after them confirms only what was read."""
+    if not key.isdigit():
+        return False
+    digits = dict(_staff_digits(t)).get(turn, "")
+    return len(digits) >= 3 and key not in digits
+
+
 # Staff asking the caller to say a detail again, or slower, so it can be
 # taken down (§4(7) 請對方復述, §4(8) 請對方放慢).
 _ASK_TO_REPEAT = both_scripts(
@@ -455,21 +485,41 @@ def check_repeat_back(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return t
     details = _caller_details(t)
-    if not details:
-        return not_applicable("the caller gave no number, date or time")
     confirms = [h.utterance for h in t.find("repeat_confirm", "staff")]
+    if not details:
+        # The number on the record read out for the caller to confirm
+        # (您的電話是零九一零…對嗎): a detail recorded, and confirmed.
+        recorded = _recorded_phones(call)
+        for turn in confirms:
+            digits = dict(_staff_digits(t)).get(turn, "")
+            if digits and any(phone in digits for phone in recorded):
+                return passed("read the recorded number back to confirm it", t.turn(turn))
+        return not_applicable("the caller gave no number, date or time")
     repeated: dict[tuple[int, str], int] | None = None  # worked out only if needed
     answers: list[int] = []
     for turn, key, words in details:
         answer = _echo(t, turn, key)
         if answer is None:
             place = t.position[turn]
-            answer = next((c for c in confirms if t.position[c] > place), None)
+            answer = next(
+                (c for c in confirms if t.position[c] > place and not _reads_other(t, c, key)),
+                None,
+            )
         if answer is None:
             if repeated is None:
                 repeated = _said_again_on_request(t, details)
             answer = repeated.get((turn, key))
         if answer is None:
+            misread = next(
+                (c for c in confirms if t.position[c] > place and _reads_other(t, c, key)), None
+            )
+            if misread is not None:
+                return failed(
+                    f"the caller gave {words} at {t.utterances[turn].start:g} s; "
+                    f"staff read back other digits ({dict(_staff_digits(t))[misread]})",
+                    t.turn(turn),
+                    t.turn(misread),
+                )
             return failed(
                 f"the caller gave {words} at {t.utterances[turn].start:g} s; "
                 "staff never read it back or asked to confirm",
