@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import queue
+import threading
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -104,3 +106,31 @@ def test_the_stream_opens_with_the_clubs_the_user_may_see(world: World) -> None:
 
 def test_the_stream_is_refused_without_a_log_in(world: World) -> None:
     assert Client().get("/desk/push/").status_code in (302, 403)
+
+
+def test_the_hints_file_is_started_anew_and_its_readers_hear_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's transport, whatever database this run uses: the file stays
+    small, and a listener that finds it emptied tells every stream "all"."""
+    monkeypatch.setattr(push, "MAX_FILE_BYTES", 400)
+    path = tmp_path / push.FILE_NAME
+    hub = push.Hub()
+    listener = threading.Thread(target=push._listen_file, args=(hub, path), daemon=True)
+    listener.start()
+    sub = push.Subscriber(frozenset([7]))
+    hub._subscribers.add(sub)
+    hint = json.dumps({"club": 7, "topic": "due"})
+    try:
+        assert hub._ready.wait(WAIT_S)
+        push.append_hints(path, [hint] * 10)  # 280 bytes: kept
+        for _ in range(10):
+            assert _next(sub) == ("due", 7)
+        push.append_hints(path, [hint] * 5)  # past 400 bytes: emptied
+        assert path.stat().st_size == 0
+        assert _next(sub) == ("all", None)
+        push.append_hints(path, [hint])  # and read from the top again
+        assert _next(sub) == ("due", 7)
+    finally:
+        hub._stop.set()
+        listener.join(timeout=5)

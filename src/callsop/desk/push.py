@@ -11,7 +11,9 @@ transport that reaches every server process:
 - SQLite (one server process, but the PBX feed and the worker are others):
   one line appended to `<CALLSOP_DATA_DIR>/push-events.log`; each server
   process has one thread that looks at the file's size every 0.5 s and reads
-  what was added. No query per open page, none per second at all.
+  what was added. No query per open page, none per second at all. Past
+  1 MiB the file is emptied; a listener that sees it shrink tells its
+  streams "all".
 
 A stream (views/push.py) subscribes with the clubs its user may read and is
 handed `(club_id, topic)` pairs. When the listener itself was cut off and
@@ -40,6 +42,9 @@ TOPICS = ("ringing", "due", "inbox")
 ALL = "all"  # "you may have missed something": re-fetch every part
 CHANNEL = "callsop_push"
 FILE_NAME = "push-events.log"
+# The hints file is started anew past this size (about 30,000 hints): the
+# listeners see it shrink and tell every stream "all", so none is missed.
+MAX_FILE_BYTES = 1 << 20
 POLL_S = 0.5
 READY_WAIT_S = 2.0  # how long a new stream waits for the listener to start
 
@@ -226,6 +231,18 @@ def _listen_postgres(hub: Hub) -> None:
             hub._stop.wait(1)
 
 
+def append_hints(path: Path, lines: list[str]) -> None:
+    """Adds hint lines to the hints file, in one write (lines of two
+    processes never interleave); past MAX_FILE_BYTES the file is emptied."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, "".join(line + "\n" for line in lines).encode())
+        if os.fstat(fd).st_size > MAX_FILE_BYTES:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+
+
 def _send(hints: set[tuple[int | None, str]]) -> None:
     from django.db import DatabaseError, connection
 
@@ -236,12 +253,7 @@ def _send(hints: set[tuple[int | None, str]]) -> None:
                 for line in lines:
                     cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, line])
         else:
-            data = "".join(line + "\n" for line in lines).encode()
-            fd = os.open(_file_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                os.write(fd, data)  # one write: lines of two processes never interleave
-            finally:
-                os.close(fd)
+            append_hints(_file_path(), lines)
     except (DatabaseError, OSError) as exc:
         # A lost hint costs a page its instant update, not its data: the
         # fallback poll and the next (re)connect still show the change.
