@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -197,3 +198,30 @@ def test_healthz_gives_the_oldest_waiting_jobs_age_and_the_workers_seen(
     health = Client().get("/healthz").json()
     assert 29 <= health["oldest_ready_s"] < 60
     assert health["workers_seen"] == 1 and health["queue_depth"] == 1
+
+
+def test_the_worker_beat_gives_a_closed_redial_window_its_verdict(world: World) -> None:
+    """A dropped line owes a redial within a minute: na while the minute
+    runs, and fail once it has passed with none, set by the worker's beat,
+    not by a page a clerk opens."""
+    from callsop.desk.models import Call
+    from callsop.desk.services import calls as svc
+
+    began = timezone.now() - timedelta(minutes=5)
+    call = svc.call_ring(club=world.xinyi, phone="0922111222", now=began)
+    svc.call_answer(call=call, clerk=world.alice, now=began + timedelta(seconds=5))
+    svc.call_end(call=call, by="network", now=began + timedelta(seconds=40))
+    call = Call.objects.get(pk=call.pk)
+    verdicts = {f["rule"]: f["verdict"] for f in call.scorecard.findings}
+    assert verdicts["outbound.redial-after-drop"] == "na"  # scored as the line dropped
+    assert call.scorecard.recheck_at is not None
+    client = Client()
+    client.force_login(world.alice.user)
+    assert client.get("/desk/").status_code == 200
+    call.scorecard.refresh_from_db()
+    assert call.scorecard.recheck_at is not None  # the desk page scores nothing
+    worker.Beat("beat-test").beat()
+    call.scorecard.refresh_from_db()
+    assert call.scorecard.recheck_at is None
+    verdicts = {f["rule"]: f["verdict"] for f in call.scorecard.findings}
+    assert verdicts["outbound.redial-after-drop"] == "fail"

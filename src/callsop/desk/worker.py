@@ -27,6 +27,7 @@ from django_tasks_db.models import DBTaskResult
 
 from callsop.desk.services import jobs
 from callsop.desk.services.recording_lease import Sweeper, beat_every, recordings_recover
+from callsop.desk.services.scoring import scores_recheck
 
 QUEUES = ["default", "recordings"]
 logger = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ class DeskWorker(Worker):
 
 
 class Beat:
-    """The worker's heartbeat, and the sweep for jobs of lost workers, on a thread."""
+    """The worker's heartbeat, the sweep for jobs of lost workers and the
+    rescoring of calls whose retry window has closed, on a thread."""
 
     def __init__(self, worker_id: str) -> None:
         self.worker_id = worker_id
@@ -67,6 +69,9 @@ class Beat:
             moved = jobs.jobs_recover()
             if moved:
                 logger.warning("%s job(s) of a stopped worker queued again", moved)
+            # Calls whose retry or redial window has closed: their "no retry
+            # yet" becomes a verdict here, not in a clerk's page request.
+            scores_recheck()
         except Exception:  # the database away a moment: the next beat may reach it
             logger.exception("worker %s: heartbeat not written", self.worker_id)
 

@@ -303,19 +303,27 @@ def _window_closes(
     return max(closes) if closes else None
 
 
-def scores_recheck(*, club_ids: list[int], now: datetime | None = None) -> int:
+RECHECK_ROUND = 100  # calls rescored a round: a worker beats every few seconds
+
+
+def scores_recheck(
+    *,
+    club_ids: list[int] | None = None,
+    call_ids: list[int] | None = None,
+    now: datetime | None = None,
+    limit: int = RECHECK_ROUND,
+) -> int:
     """Scores again the calls whose retry or redial window has closed since,
-    so "no retry yet" becomes a verdict. Each in its own transaction."""
+    so "no retry yet" becomes a verdict: of `club_ids` or `call_ids` if
+    given, else of every club (the worker's beat). Each in its own
+    transaction, oldest window first, at most `limit` a round."""
     at = now or timezone.now()
-    # Few cards wait at any time: find them by their own index first.
-    waiting = list(
-        Scorecard.objects.filter(recheck_at__lte=at).values_list("call_id", flat=True)[:500]
-    )
-    if not waiting:
-        return 0
-    due = list(
-        Call.objects.filter(pk__in=waiting, club_id__in=club_ids).values_list("pk", flat=True)
-    )
+    waiting = Scorecard.objects.filter(recheck_at__lte=at)
+    if call_ids is not None:
+        waiting = waiting.filter(call_id__in=call_ids)
+    if club_ids is not None:
+        waiting = waiting.filter(call__club_id__in=club_ids)
+    due = list(waiting.order_by("recheck_at").values_list("call_id", flat=True)[:limit])
     for call_id in due:
         with transaction.atomic():
             call = Call.objects.select_related("club", "clerk").get(pk=call_id)

@@ -16,7 +16,6 @@ from callsop.desk import selectors, validation
 from callsop.desk.models import Call, Staff
 from callsop.desk.services.access import clubs_readable
 from callsop.desk.services.errors import ActionError
-from callsop.desk.services.scoring import scores_recheck
 from callsop.desk.views.common import staff_view, tz_of
 from callsop.desk.views.scorecards import RULES
 
@@ -70,7 +69,6 @@ def _whole(label: str, raw: object) -> int | None:
 @staff_view
 def dashboard(request: HttpRequest, staff: Staff) -> HttpResponse:
     filters = _Filters(request, staff)
-    scores_recheck(club_ids=filters.club_ids)
     data = selectors.dashboard(
         filters.club_ids, filters.start, filters.end, filters.clerk_id, timezone.now()
     )

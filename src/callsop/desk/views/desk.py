@@ -12,7 +12,6 @@ from callsop.desk.models import Call, Staff
 from callsop.desk.services.access import staff_of
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.inbox import presence_set
-from callsop.desk.services.scoring import scores_recheck
 from callsop.desk.services.tasks import due_work
 from callsop.desk.views.common import staff_view, tz_of
 from callsop.desk.views.search import call_list_page
@@ -30,7 +29,6 @@ def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
     if staff.club is None:
         return redirect("dashboard")
     now = timezone.now()
-    scores_recheck(club_ids=[staff.club_pk], now=now)
     box = selectors.inbox(staff, now, tz_of(staff))
     return render(
         request,

@@ -99,7 +99,8 @@ def na_reasons(findings: list[dict[str, Any]], shown: int = 3) -> list[tuple[str
 def scorecard_page(
     request: HttpRequest, staff: Staff, call: Call, *, error: ActionError | None = None
 ) -> HttpResponse:
-    if scores_recheck(club_ids=[call.club_id]) | amendments_settle(call):
+    # This call only, if its window has closed: the worker does the rest.
+    if scores_recheck(call_ids=[call.pk]) | amendments_settle(call):
         call.refresh_from_db()
     card = Scorecard.objects.filter(call=call).first()
     disputes = {d.rule: d for d in call.disputes.all()}

@@ -21,7 +21,6 @@ from callsop.desk import selectors, validation
 from callsop.desk.models import Staff
 from callsop.desk.services.access import clubs_readable
 from callsop.desk.services.errors import ActionError
-from callsop.desk.services.scoring import scores_recheck
 from callsop.desk.views.common import tz_of
 from callsop.desk.views.scorecards import RULES
 from callsop.engine.history import normalise_phone
@@ -164,7 +163,6 @@ def call_list_page(request: HttpRequest, staff: Staff) -> HttpResponse:
     }
     if form.errors:
         return render(request, "desk/call_list.html", context, status=400)
-    scores_recheck(club_ids=form.club_ids)
     calls = selectors.call_search(form.club_ids, form.query)
     context["page"] = Paginator(calls, PER_PAGE).get_page(request.GET.get("page"))
     context["searched"] = any(
