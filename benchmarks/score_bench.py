@@ -7,7 +7,8 @@ best of several runs, two commands over the same file:
   - a plain Python round trip (parse each line, dump a small dict),
 and prints calls per second and their ratio (target: at most 3x). Then it
 shows that time and memory per call stay flat as the batch grows, even when
-every call is to the same number (history matching is not quadratic).
+every call is to the same number (history matching is not quadratic), and
+what each analysis costs a call: the transcript, then the costliest rules.
 
     python benchmarks/score_bench.py [--calls 10000] [--runs 3]
 """
@@ -80,6 +81,54 @@ def growth(folder: Path, sizes: list[int]) -> None:
             )
 
 
+COSTS = """
+import functools, sys, time
+from collections import Counter
+from callsop.engine import score
+from callsop.engine.call import Call
+from callsop.policy import default_policy
+from callsop.record.reader import read_paths
+from callsop.rules import SCORED
+records = [item.record for item in read_paths([sys.argv[1]])]
+policy = default_policy()
+score(records[:50], policy)  # warm: compiled policy, caches
+spent = Counter()
+for rule in SCORED:
+    def timed(call, check=rule.check, rid=rule.id):
+        began = time.perf_counter()
+        try:
+            return check(call)
+        finally:
+            spent[rid] += time.perf_counter() - began
+    object.__setattr__(rule, "check", timed)
+build = Call.__dict__["transcript"].func
+def transcript(self):
+    began = time.perf_counter()
+    try:
+        return build(self)
+    finally:
+        spent["(transcript: normalised text and phrase hits)"] += time.perf_counter() - began
+cached = functools.cached_property(transcript)
+cached.__set_name__(Call, "transcript")
+Call.transcript = cached
+began = time.perf_counter()
+score(records, policy)
+total = time.perf_counter() - began
+n = len(records)
+print(f"per call, one process: {total / n * 1e6:.0f} µs, of which (a rule's time holds the transcript's the first time one asks):")
+for name, s in spent.most_common(12):
+    print(f"  {s / n * 1e6:7.1f} µs  {name}")
+"""
+
+
+def costs(path: Path, calls: int) -> None:
+    """µs a call of the transcript and of each rule's analysis, in one process."""
+    with path.open("rb") as whole, (path.parent / "costs.jsonl").open("wb") as part:
+        for _, line in zip(range(calls), whole, strict=False):
+            part.write(line)
+    subprocess.run([sys.executable, "-c", COSTS, str(path.parent / "costs.jsonl")], check=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000)
@@ -114,6 +163,7 @@ def main() -> int:
         print(f"ratio: {ratio:.2f}x ({verdict} the target of at most {TARGET_RATIO:g}x)")
         print("growth, one process (start-up taken off):")
         growth(folder, [args.calls // 4, args.calls // 2, args.calls])
+        costs(path, min(args.calls, 3000))
     return 0 if ratio <= TARGET_RATIO else 1
 
 
