@@ -15,6 +15,7 @@ from callsop.rules.speech_acts import (
     _load_forms,
     both_scripts,
     clarifying_cue,
+    complaint_heard,
     farewell_cue,
     forms_from_opencc,
     in_stock_offer,
@@ -392,3 +393,23 @@ def test_the_shipped_script_forms_are_opencc_s() -> None:
     # Out of date after an OpenCC upgrade: run scripts/write-script-forms.
     assert _load_forms() == forms_from_opencc()
     assert both_scripts("周").fullmatch("週") and both_scripts("么").fullmatch("麼")
+
+
+@pytest.mark.parametrize(
+    ("said", "complains"),
+    [
+        ("我要反映一下 你們置物櫃壞掉", True),
+        ("上禮拜的課教練沒來 我等了半小時 很扯欸", True),
+        ("我只是出國兩個禮拜 為什麼課不能延期 這很不合理", True),
+        ("我要投诉你们的教练", True),
+        ("我找你們館長", False),  # asking for someone is no complaint
+        ("請問週六有瑜珈課嗎", False),
+    ],
+)
+def test_a_complaint_is_heard_from_the_caller(said: str, complains: bool) -> None:
+    t = transcript(("staff", 0.0, 2.0, "您好 大安會館"), ("customer", 2.5, 6.0, said))
+    assert (complaint_heard(t) is not None) is complains
+    staff_said = transcript(
+        ("staff", 0.0, 2.0, "我們不會讓您覺得很扯"), ("customer", 2.5, 4.0, "好")
+    )
+    assert complaint_heard(staff_said) is None

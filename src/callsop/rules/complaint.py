@@ -6,7 +6,7 @@ from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.rules.base import Rule, speech
 from callsop.rules.common import talk_overs
-from callsop.rules.speech_acts import clarifying_question, in_stock_offer
+from callsop.rules.speech_acts import clarifying_question, complaint_heard, in_stock_offer
 
 
 def _is_complaint(call: Call) -> bool:
@@ -32,9 +32,12 @@ def check_same_day_record(call: Call) -> Outcome:
 
 
 def check_listen_and_clarify(call: Call) -> Outcome:
-    if not _is_complaint(call):
-        return not_applicable("not a complaint")
+    # §2.3(7) is about a caller who is unhappy or complains: tagged so on
+    # the desk, or heard so in the call when nobody tagged it.
+    tagged = _is_complaint(call)
     t = speech(call)
+    if not tagged and (isinstance(t, Outcome) or complaint_heard(t) is None):
+        return not_applicable("not a complaint")
     if isinstance(t, Outcome):
         return t
     after = t.utterances[t.customer[0]].start if t.customer else 0.0
@@ -80,11 +83,11 @@ RULES = (
         clause="2.3(7), 3(5)",
         title="傾聽並問清楚",
         sources=("speech",),
-        applies="calls tagged complaint",
+        applies="calls tagged complaint, or where the caller complains in speech",
         checks="staff asks at least one clarifying question and never talks over the customer; "
         "a question is known by its words, not its punctuation (a final 嗎／呢, 有沒有, 是不是, "
         "什麼, 哪, 幾, 怎麼…), and the stock offer 請問還有其他可以幫您的嗎 is none",
-        applies_zh="標記為 complaint 的通話",
+        applies_zh="標記為 complaint 的通話，或來電者在通話中抱怨、投訴",
         checks_zh="館員至少問一個釐清問題，且從不搶話打斷客戶；是否提問看用字而非標點"
         "（句末的嗎／呢、有沒有、是不是、什麼、哪、幾、怎麼…），制式的「請問還有其他可以幫您的嗎」不算",
         why="聽對方講述，不明則問。認真傾聽，挑選出對自己有利的線索和下面交流的切入點。",

@@ -317,6 +317,22 @@ _UPSET = both_scripts(
 )
 
 
+# A caller complaining, in words a complaint is made with: §2.3(7)'s
+# "unhappy or complains", heard when the desk did not tag the call.
+_COMPLAINING = both_scripts(
+    "投诉|客诉|抱怨|(?:我要|想要?|要跟你们)(?:反映|反应)|不满|很扯|太扯|离谱|太过分|很过分|太差|很烂|太烂"
+    "|搞什么|凭什么|受不了|气死|很生气|不高兴|不合理"
+)
+
+
+def complaint_heard(t: Transcript) -> int | None:
+    """The first customer turn that complains (我要反映一下, 很扯欸, 我要投诉), if any."""
+    for index in t.customer:
+        if _COMPLAINING.search(t.norms[index]):
+            return index
+    return None
+
+
 def pushback_cue(text: str) -> Cue | None:
     match = _PUSHBACK.search(text)
     return None if match is None else Cue(match.start(), match.end(), "pushback")
