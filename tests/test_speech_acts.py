@@ -141,13 +141,17 @@ def test_a_question_mark_alone_makes_a_question() -> None:
         "那就週六見",
         "好 那先這樣 謝謝您 掰",
         "好嘞 那就这样 再见哈",
+        "好的 那祝您週末愉",  # the wish cut at the segment's end
+        "謝謝您體諒 待會聊",
     ],
 )
 def test_leave_taking_in_other_words(text: str) -> None:
     assert farewell_cue(plain(text)) is not None
 
 
-@pytest.mark.parametrize("text", ["好 那就先這樣", "嗯 好的 沒問題", "好的 謝謝"])
+@pytest.mark.parametrize(
+    "text", ["好 那就先這樣", "嗯 好的 沒問題", "好的 謝謝", "那我們再聊一下細節吧"]
+)
 def test_no_leave_taken(text: str) -> None:
     assert farewell_cue(plain(text)) is None
 
@@ -362,6 +366,7 @@ def test_a_hold_announced_in_a_machine_transcript_says_so() -> None:
         "十二號那天我再跟您確認時間",
         "好 那我們到時候見",
         "我會再打電話給您",
+        "那下禮拜二晚上我再打來",
     ],
 )
 def test_a_next_contact_set_in_ones_own_words(text: str) -> None:

@@ -78,7 +78,7 @@ REGISTER_SURNAMES: tuple[str, ...] = (
 # After 我姓 / 敝姓 a register surname always counts; after 我是 / 我叫 one
 # the club's list does not hold needs a title or the end of the turn close
 # behind it (我是孟先生, 我是孟慶華), since 我是… goes on in many ways.
-_SURNAME_MARKERS = frozenset(("我姓", "敝姓", "免贵姓"))  # Simplified, as compared
+_SURNAME_MARKERS = frozenset(("我姓", "敝姓", "免贵姓", "我复姓", "复姓"))  # Simplified, as compared
 
 
 @lru_cache(maxsize=8)
@@ -200,8 +200,8 @@ def _given_in_introduction(
     compiled: Compiled, surnames: frozenset[str], text: str, end: int
 ) -> str | None:
     """The surname in a caller's introduction that does not start with it:
-    a surname and title after 的 (我是宏達科技的李小姐), or a husband's full
-    name before 的太太 (我是會員沈家豪的太太)."""
+    a surname and title after 的 (我是宏達科技的李小姐), one after 姓 (我是會員
+    姓孔), or a husband's full name before 的太太 (我是會員沈家豪的太太)."""
     window = text[end : end + _INTRODUCTION_CHARS]
     at = window.find("的")
     while at >= 0:
@@ -212,6 +212,11 @@ def _given_in_introduction(
             ):
                 return rest[:size]
         at = window.find("的", at + 1)
+    at = window.find("姓")  # 我是會員 姓孔, 我是 複姓歐陽
+    if at >= 0:
+        for size in (2, 1):
+            if window[at + 1 : at + 1 + size] in surnames:
+                return window[at + 1 : at + 1 + size]
     wife = _WIFE.search(window)
     if wife is not None:
         before = window[: wife.start()]
