@@ -78,7 +78,9 @@ REGISTER_SURNAMES: tuple[str, ...] = (
 # After 我姓 / 敝姓 a register surname always counts; after 我是 / 我叫 one
 # the club's list does not hold needs a title or the end of the turn close
 # behind it (我是孟先生, 我是孟慶華), since 我是… goes on in many ways.
-_SURNAME_MARKERS = frozenset(("我姓", "敝姓", "免贵姓", "我复姓", "复姓"))  # Simplified, as compared
+_SURNAME_MARKERS = frozenset(
+    ("我姓", "敝姓", "免贵姓", "我复姓", "复姓")
+)  # Simplified, as compared
 
 
 @lru_cache(maxsize=8)
