@@ -183,6 +183,8 @@ def test_e_asks_to_confirm_and_who_hung_up(desk: Desk, world: World) -> None:
     page.keyboard.press("Escape")  # a stray E is taken back
     expect(dialog).to_be_hidden()
     assert _state(call) == Call.State.TALKING
+    # The keyboard is back on the end button once the dialog's close has run.
+    expect(page.locator("#call-panel [data-end-open]")).to_be_focused()
 
     page.keyboard.press("e")
     expect(dialog).to_be_visible()
