@@ -6,7 +6,8 @@ benchmarks/pbx_rate.py does), adds `--clubs` clubs with `callsop manage
 addclub` (each with its own line) and `--desks-per-club` clerks a club, each
 with an extension (one password hash shared by all, as benchmarks/desk_load.py
 does, so setting up does not spend minutes hashing). It then, for each N of
-`--workers` (default 1,2,4), starts `callsop serve --workers N` on it and:
+`--workers` (default 1,2,4), starts `callsop serve --workers N` on it, with
+`--job-workers` (default 1) `callsop worker` processes beside it, and:
 
   - opens every desk as a browser keeps it open: one asyncio client holds
     them all. `--mode poll`: the desk page's own polling (#ringing every 1 s,
@@ -504,6 +505,15 @@ def serve(port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
     return server
 
 
+def job_worker(log: Path) -> subprocess.Popen[bytes]:
+    """One `callsop worker` beside the app processes, as a chain runs: it
+    grades the calls the clerks end."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "callsop", "worker"], stdout=out, stderr=subprocess.STDOUT
+        )
+
+
 def stop(server: subprocess.Popen[bytes]) -> None:
     server.terminate()
     try:
@@ -621,6 +631,9 @@ def one_run(
 ) -> Result:
     port = desk_load.free_port()
     server = serve(port, workers, folder / f"server-{workers}-{desks}.log")
+    graders = [
+        job_worker(folder / f"worker-{workers}-{desks}-{n}.log") for n in range(args.job_workers)
+    ]
     try:
         load, stats, elapsed, server_cores, client_cores = asyncio.run(
             measure(port, server.pid, sessions, lines, desks, working, seconds, args)
@@ -628,6 +641,8 @@ def one_run(
         average = load_average()
     finally:
         stop(server)
+        for grader in graders:
+            stop(grader)
     samples = dict(load.samples)
     samples.update({f"call screen {k}": v for k, v in stats.samples.items()})
     return Result(
@@ -755,6 +770,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=("poll", "push"), default="poll")
     parser.add_argument(
         "--workers", type=lambda t: [int(n) for n in t.split(",")], default=[1, 2, 4]
+    )
+    parser.add_argument(
+        "--job-workers",
+        type=int,
+        default=1,
+        help="`callsop worker` processes beside the app (they grade ended calls; 0: none,"
+        " the end request grades)",
     )
     parser.add_argument("--clubs", type=int, default=100)
     parser.add_argument("--desks-per-club", type=int, default=3)

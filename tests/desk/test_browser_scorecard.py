@@ -61,11 +61,11 @@ def test_the_scorecard_puts_failures_first_and_folds_what_did_not_apply(
     page.goto(f"/calls/{call.pk}/")
     expect(page.locator("#findings")).to_be_visible()
 
-    judged = _row_classes(page, "section > table.findings")
+    judged = _row_classes(page, "#findings-area > table.findings")
     assert judged == sorted(judged, key=VERDICT_ORDER.__getitem__)
     assert judged.count("v-fail") == sum(1 for v in verdicts.values() if v == "fail")
     assert judged.count("v-pass") == sum(1 for v in verdicts.values() if v == "pass")
-    expect(page.locator("section > table.findings tr.v-fail").first).to_have_attribute(
+    expect(page.locator("#findings-area > table.findings tr.v-fail").first).to_have_attribute(
         "data-rule", "note.five-w-one-h"
     )
 
@@ -107,8 +107,8 @@ def test_a_wrong_number_ended_on_the_desk_fails_no_rule(desk: Desk, world: World
     box.get_by_role("button", name="記為打錯電話並結束").click()
     expect(page.locator("#findings")).to_be_visible()
 
-    expect(page.locator("section > table.findings tr.v-fail")).to_have_count(0)
-    expect(page.locator("section > table.findings tr.v-pass").first).to_be_visible()
+    expect(page.locator("#findings-area > table.findings tr.v-fail")).to_have_count(0)
+    expect(page.locator("#findings-area > table.findings tr.v-pass").first).to_be_visible()
     note = page.locator('details#na-rows tr[data-rule="note.five-w-one-h"]')
     expect(note).to_be_hidden()
     page.locator("details#na-rows summary").click()

@@ -16,7 +16,7 @@ from callsop.desk import push
 from callsop.desk.models import Call, CallEvent, Club, Complaint, Escalation, Memo, Staff, Task
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
-from callsop.desk.services.scoring import call_rescore, call_score
+from callsop.desk.services.scoring import call_score, calls_score_after
 from callsop.desk.services.tasks import missed_call_callback
 from callsop.engine.history import normalise_phone
 
@@ -214,12 +214,13 @@ def call_details_save(
     it never refuses: a half-written note is kept as it is. Unknown keys are
     ignored. Once the call has ended, its own clerk (`staff`) may still save
     during the wrap-up (wrap_up_left): the values are the call's as it ended,
-    no amendment, and the call is scored again in place, after the write.
+    no amendment, and the call is scored again after the write (by a worker
+    when one runs).
     Anyone else, or after the wrap-up, is refused, storing nothing: a change
     is then an amendment (services.amendments)."""
     call, changed = _details_save(call=call, data=data, staff=staff, now=now)
     if changed:
-        call_rescore(call_id=call.pk, now=now)
+        calls_score_after([(call.pk, now or timezone.now())])
         call.refresh_from_db()
     return call
 

@@ -131,6 +131,7 @@ class Job:
 
 NAMES = {
     "hear_recording": "聆聽錄音",
+    "score_call": "評分通話",
 }
 
 
@@ -223,6 +224,12 @@ def job_retry(staff: Staff, job_id: str, *, now: datetime | None = None) -> None
 
 
 # /healthz ------------------------------------------------------------------
+
+
+def workers_alive(*, now: datetime | None = None) -> bool:
+    """Whether some worker's heartbeat came in the last minute: a job queued now will be taken."""
+    at = now or timezone.now()
+    return WorkerSeen.objects.filter(last_seen__gte=at - SEEN_RECENTLY).exists()
 
 
 def queue_health(*, now: datetime | None = None) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -12,6 +13,7 @@ import msgspec
 from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from callsop.desk.models import (
     Amendment,
@@ -29,6 +31,8 @@ from callsop.engine.scoring import score
 from callsop.engine.timeline import Timeline
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
+
+logger = logging.getLogger(__name__)
 
 # Calls noted to be scored later, within `scoring_deferred()`: (pk, when it ended).
 _DEFERRED: ContextVar[list[tuple[int, datetime]] | None] = ContextVar(
@@ -178,6 +182,48 @@ def call_rescore(*, call_id: int, now: datetime | None = None) -> Scorecard:
         policy = graded_policy(call)
         batch, records, cards = _scored(call, policy, at)
         return _versioned(call, _keep(call, batch, records, cards, policy, at), at)
+
+
+def calls_score_after(ended: list[tuple[int, datetime]]) -> int:
+    """Scores the calls an action ended (noted by `scoring_deferred()`),
+    after its transaction has committed: a job each for a worker when one is
+    running (`callsop worker`), so the clerk's request returns at once; else
+    here and now, so a desk with no worker still grades every call. Returns
+    how many went to a worker."""
+    from callsop.desk.services.jobs import workers_alive
+    from callsop.desk.tasks import score_call
+
+    if not ended:
+        return 0
+    if not workers_alive():
+        for call_id, at in ended:
+            call_rescore(call_id=call_id, now=at)
+        return 0
+    queued = 0
+    clubs = dict(Call.objects.filter(pk__in=[pk for pk, _ in ended]).values_list("pk", "club_id"))
+    # A call whose job has not started yet is graded by it: the job reads the call afresh.
+    waiting = set(
+        DBTaskResult.objects.ready()
+        .filter(
+            task_path__endswith=".score_call",
+            args_kwargs__kwargs__call_id__in=[pk for pk, _ in ended],
+        )
+        .values_list("args_kwargs__kwargs__call_id", flat=True)
+    )
+    for call_id, at in ended:
+        if call_id in waiting:
+            queued += 1
+            continue
+        try:
+            score_call.enqueue(call_id=call_id, club_id=clubs.get(call_id), at=at.isoformat())
+        except Exception:  # the queue's table out of reach a moment: graded here instead
+            logger.exception(
+                "call %s: its scoring job was not queued; scored in the request", call_id
+            )
+            call_rescore(call_id=call_id, now=at)
+        else:
+            queued += 1
+    return queued
 
 
 def _versioned(call: Call, card: Scorecard, at: datetime) -> Scorecard:

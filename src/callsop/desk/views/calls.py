@@ -24,6 +24,7 @@ from callsop.desk.services.amendments import call_amend_details
 from callsop.desk.services.dialing import dial_queue
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.policy import policy_of
+from callsop.desk.services.scoring import calls_score_after, scoring_deferred
 from callsop.desk.views.common import hx_redirect, staff_view, tz_of
 from callsop.desk.views.scorecards import scorecard_page
 
@@ -187,9 +188,13 @@ def call_action(request: HttpRequest, staff: Staff, pk: int, action: str) -> Htt
     call = call_for(staff, pk)
     try:
         validation.check_form(action, request.POST)
-        result = act(staff, call, request.POST)
+        # A call this ends is graded after the action's transaction, by a
+        # worker if one runs: the clerk's next screen never waits on it.
+        with scoring_deferred() as ended:
+            result = act(staff, call, request.POST)
     except ActionError as exc:
         return _panel(request, staff, call_for(staff, pk), error=exc, open_form=action)
+    calls_score_after(ended)
     if isinstance(result, Call) and result.pk != call.pk:  # a redial after a dropped line
         return hx_redirect(request, reverse("call", args=[result.pk]))
     # The call as the action left it: the one it returned, or read again.

@@ -159,6 +159,8 @@ def scorecard_page(
         "can_attach": call.clerk_id == staff.pk
         or (staff.role == Staff.Role.MANAGER and staff.club_id == call.club_id),
         "error": error,
+        # Ended moments ago, its grade still with a worker: the page asks again.
+        "scoring": card is None and call.state == Call.State.ENDED,
         "memos": call.memos.select_related("for_staff"),
         "tasks": call.tasks.all(),
         # The record names staff by id; the page names them.
