@@ -20,14 +20,22 @@ class Outcome(msgspec.Struct, frozen=True, gc=False):
     message: str
     evidence: tuple[Evidence, ...] = ()
     basis: Basis | None = None  # None: the engine judges from the rule's sources
+    # A fail no single misheard word explains: it stands on a machine
+    # transcript even for a rule held too weak to fail one.
+    beyond_mishearing: bool = False
 
 
 def passed(message: str, *evidence: Evidence, basis: Basis | None = None) -> Outcome:
     return Outcome("pass", message, evidence, basis)
 
 
-def failed(message: str, *evidence: Evidence, basis: Basis | None = None) -> Outcome:
-    return Outcome("fail", message, evidence, basis)
+def failed(
+    message: str,
+    *evidence: Evidence,
+    basis: Basis | None = None,
+    beyond_mishearing: bool = False,
+) -> Outcome:
+    return Outcome("fail", message, evidence, basis, beyond_mishearing)
 
 
 def not_applicable(reason: str) -> Outcome:

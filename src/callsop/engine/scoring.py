@@ -57,11 +57,13 @@ def score(
                 assert rule.check is not None
                 outcome = rule.check(call)
                 # A recogniser drops and mishears short words, so on its text a
-                # weak rule's fail may be the recogniser's; its pass is kept.
+                # weak rule's fail may be the recogniser's; its pass is kept,
+                # and so is a fail that one misheard word cannot explain.
                 if (
                     outcome.verdict == "fail"
                     and rule.id in weak
                     and call.speech_source == "machine"
+                    and not outcome.beyond_mishearing
                 ):
                     outcome = TOO_WEAK
             if outcome.verdict == "na":

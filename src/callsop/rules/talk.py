@@ -164,11 +164,17 @@ def check_never_guess_name(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
         return t
-    for address in names(call, t).addresses:
+    found = names(call, t)
+    for address in found.addresses:
         if not address.known_then:
+            # A surname the caller gave may be misheard (我姓林 as 我姓凌),
+            # but with none given before, none was misheard.
+            place = t.position[address.turn]
+            given_before = bool(found.held) or any(t.position[turn] < place for turn in found.given)
             return failed(
                 f"called the caller {address.words} before the surname was given",
                 t.turn(address.turn),
+                beyond_mishearing=not given_before,
             )
     return passed("never guessed the caller's name")
 
@@ -200,7 +206,12 @@ def check_polite_expressions(call: Call) -> Outcome:
     listed = "、".join(e for e, _ in used) or "none"
     message = f"used {len(used)} of §7's polite expressions: {listed}"
     if len(used) < need:
-        return failed(f"{message} (< {need})", *(t.evidence(h) for _, h in used))
+        # A recogniser may drop or mishear one of them, not two.
+        return failed(
+            f"{message} (< {need})",
+            *(t.evidence(h) for _, h in used),
+            beyond_mishearing=need - len(used) >= 2,
+        )
     # The first `need` of them are what decide the pass.
     return passed(f"{message} (≥ {need})", *(t.evidence(h) for _, h in used[:need]))
 
@@ -285,10 +296,26 @@ def _details_of(t: Transcript, turns: list[int]) -> list[tuple[int, str, str]]:
             when[0].startswith("D") and details.is_house_number(joined, end - len(when[1]))
         ):
             continue  # 新樓路31號: an address, not a day of the month
+        if _replaced(joined, at, when[1]):
+            continue  # 從禮拜二改到禮拜四: the old slot goes, only the new is taken down
         found.append((turns[bisect.bisect_right(starts, at) - 1], when[0], when[1]))
     for said in details.amounts_and_counts(joined):
         found.append((turns[bisect.bisect_right(starts, said.start) - 1], said.key, said.words))
     return sorted(found, key=lambda d: t.position[d[0]])
+
+
+_CHANGED_TO = re.compile("(?:改|換|换|調|调)(?:到|成|為|为)?")
+
+
+def _replaced(text: str, at: int, words: str) -> bool:
+    """Whether the time `words`, said at `at`, is the one a change leaves
+    (從X改到Y, 从X换成Y): that one is not given to be taken down."""
+    begin = text.find(words, max(0, at - 2))
+    if begin < 0 or begin > at + 2:
+        return False
+    return text[begin - 1 : begin] in ("從", "从") and bool(
+        _CHANGED_TO.match(text, begin + len(words))
+    )
 
 
 def _same_detail(caller: str, staff: str) -> bool:
