@@ -58,6 +58,10 @@ def check_apologize_late_answer(call: Call) -> Outcome:
 OPENING_GAP_S = 1.0  # a recogniser's cut within one sentence: the same breath
 
 
+# The staff's first turn heard this soon after the answer is the opening itself.
+OPENING_HEARD_S = 2.0
+
+
 def opening_turns(t: Transcript) -> list[int]:
     """The staff's first turn, with the staff turns that carry it on before
     the caller says anything: a recogniser cuts 「您好」｜「信義會館…」 in two."""
@@ -74,6 +78,18 @@ def opening_turns(t: Transcript) -> list[int]:
     return opening
 
 
+def _opening_heard(call: Call, t: Transcript, first: int) -> bool:
+    """Whether the staff's first turn is the opening itself: heard right
+    after the answer and before the caller spoke (a recogniser that lost a
+    noisy greeting starts later)."""
+    answered = call.timeline.answered
+    return (
+        answered is not None
+        and t.begins[first] - answered.t <= OPENING_HEARD_S
+        and all(t.begins[first] < t.begins[c] for c in t.customer[:1])
+    )
+
+
 def check_greeting_with_club_name(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
@@ -87,8 +103,12 @@ def check_greeting_with_club_name(call: Call) -> Outcome:
     greeting = t.first("greeting", opening)
     club = club_mention(call, t, opening)
     said = t.turn(first, " ".join(t.texts[i] for i in opening))
-    if greeting is None and club is None:
-        return failed("first turn has neither a greeting nor the club's name", said)
+    if greeting is None and club is None:  # two misses no one misheard word explains
+        return failed(
+            "first turn has neither a greeting nor the club's name",
+            said,
+            beyond_mishearing=_opening_heard(call, t, first),
+        )
     if greeting is None:
         return failed("first turn names the club but does not greet", said)
     if club is None:
