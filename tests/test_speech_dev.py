@@ -44,7 +44,10 @@ def test_corpus_file_is_a_valid_call_with_known_rules(path: Path) -> None:
     known = {rule.id for rule in SCORED}
     assert dev.title and dev.why
     assert set(dev.expect) <= known, set(dev.expect) - known
-    assert dev.calls[0].utterances, "a speech call needs utterances"
+    judged = dev.calls[0]
+    # Speech wherever someone answered; a call that rang out is judged on its timing.
+    answered = any(e.type == "answered" for e in judged.events)
+    assert judged.utterances or not answered, "an answered call needs utterances"
 
 
 def test_a_file_with_an_unknown_verdict_is_refused(tmp_path: Path) -> None:
