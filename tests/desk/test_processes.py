@@ -48,6 +48,9 @@ def test_healthz_counts_the_queue_and_the_pbx_backlog_without_a_log_in(world: Wo
         "workers_seen": 0,
         "pbx_backlog": 0,
     }
+    # How the push hints travel, said before the first desk opens a stream.
+    expected = "notify" if connection.vendor == "postgresql" else "file"
+    assert first.json()["push"]["transport"] == expected
     assert "no-cache" in first["Cache-Control"]
     assert "sessionid" not in first.cookies
     pbx_event_store(source="webhook", event=CallEvent("h1", "ringing", time.time(), "0912", LINE))

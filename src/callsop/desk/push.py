@@ -275,9 +275,12 @@ def publish(club_id: int | None, topic: str) -> None:
 
 
 def state() -> dict[str, Any]:
-    """For /healthz: how this process hears the other processes' changes."""
+    """For /healthz: how this process hears the other processes' changes
+    (its listener starts with the first open desk)."""
+    from django.db import connection
+
     return {
-        "transport": hub.transport or None,
+        "transport": hub.transport or ("notify" if connection.vendor == "postgresql" else "file"),
         "listening": hub.listening,
         "streams": hub.streams(),
     }
