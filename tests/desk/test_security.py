@@ -174,3 +174,31 @@ def test_a_key_needs_32_characters_and_not_the_public_one() -> None:
     with pytest.raises(ImproperlyConfigured, match="public development key"):
         server.secret_key_check(DEFAULT_SECRET_KEY)
     server.secret_key_check("k" * 32)
+
+
+def test_a_failed_security_check_says_in_zh_hant_what_to_do_and_stores_nothing(
+    world: World,
+) -> None:
+    call = svc.call_ring(club=world.xinyi, phone="0912-345-678")
+    clerk = Client(enforce_csrf_checks=True)
+    clerk.force_login(world.alice.user)
+    # No token: the page is stale, or the session changed in another tab.
+    stale = clerk.post(f"/calls/{call.pk}/answer/", HTTP_HX_REQUEST="true")
+    assert stale.status_code == 403
+    page = stale.content.decode()
+    assert "安全檢查未通過" in page and "請重新整理頁面" in page
+    assert "X-Callsop-Refused" in stale
+    assert Call.objects.get(pk=call.pk).state == Call.State.RINGING
+    # The desk reached at an address the deployment does not trust: the
+    # message names the setting that must list it.
+    clerk.get("/desk/")
+    token = clerk.cookies["csrftoken"].value
+    foreign = clerk.post(
+        f"/calls/{call.pk}/answer/",
+        {"csrfmiddlewaretoken": token},
+        HTTP_ORIGIN="https://desk.example.org:8443",
+    )
+    assert foreign.status_code == 403
+    assert "https://desk.example.org:8443" in foreign.content.decode()
+    assert "CALLSOP_CSRF_TRUSTED_ORIGINS" in foreign.content.decode()
+    assert Call.objects.get(pk=call.pk).state == Call.State.RINGING

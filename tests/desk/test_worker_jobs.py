@@ -71,6 +71,10 @@ def test_three_workers_run_each_of_many_jobs_exactly_once(
     assert len(seen) == 3 and sum(w.jobs_done for w in seen) == count
     assert len(pids) >= 2, "one worker took every job"
     assert all(w.returncode == 0 for w in workers), outputs
+    # Each worker's log: it started once, and a line for each job it finished.
+    assert all(out.count("Starting worker") == 1 for out in outputs), outputs
+    finished = sum(out.count("state=SUCCESSFUL") for out in outputs)
+    assert finished == count, outputs
 
 
 def test_a_job_of_a_worker_killed_mid_job_is_taken_up_by_another(

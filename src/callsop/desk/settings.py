@@ -105,6 +105,7 @@ CALLSOP_RECORDING_STAFF_LEG = envchoice(
 )
 ALLOWED_HOSTS = envlist("CALLSOP_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = envlist("CALLSOP_CSRF_TRUSTED_ORIGINS", "")
+CSRF_FAILURE_VIEW = "callsop.desk.views.errors.csrf_failure"  # the desk's words, not Django's page
 
 INSTALLED_APPS = [
     "axes",

@@ -98,10 +98,14 @@ def _worker(*, batch: bool, interval: float = 1.0) -> DeskWorker:
 
 def run() -> int:
     """Runs until SIGINT or SIGTERM (a job under way is finished first)."""
-    logger = logging.getLogger("django_tasks_db")
-    if not logger.handlers:
-        logger.addHandler(logging.StreamHandler(sys.stderr))
-    logger.setLevel(logging.INFO)
+    # One line a job taken and a job done (django_tasks), and the loop's own
+    # (django_tasks_db), on standard error, each once.
+    for name in ("django_tasks", "django_tasks_db"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(logging.StreamHandler(sys.stderr))
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     worker = _worker(batch=False)
     worker.configure_signals()
     recovered = recordings_recover()
