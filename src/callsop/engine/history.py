@@ -14,15 +14,26 @@ from callsop.record.model import CallRecord
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
 
+# The calling codes of the clubs' region, longest first: an international
+# number of one of them is keyed as its national number.
+_REGION_CODES = ("886", "852", "853", "86")
+
+
 def normalise_phone(phone: str | None) -> str | None:
     """One key per number: +886 912 345 678, 0912-345-678 and 0912345678 agree,
-    and so do full-width ０９１２３４５６７８ and ＋８８６ (NFKC)."""
+    and so do full-width ０９１２３４５６７８ and ＋８８６ (NFKC), and a mainland
+    +86 135 7702 4418 (or 0086…) and its 13577024418."""
     if not phone:
         return None
     phone = unicodedata.normalize("NFKC", phone)
     digits = _NOT_DIGIT.sub("", phone)
-    if phone.strip().startswith("+") or (digits.startswith("886") and len(digits) >= 11):
-        digits = digits[3:] if digits.startswith("886") else digits
+    international = phone.strip().startswith("+")
+    if not international and digits.startswith("00"):
+        digits, international = digits[2:], True
+    if international:
+        digits = next((digits[len(c) :] for c in _REGION_CODES if digits.startswith(c)), digits)
+    elif digits.startswith("886") and len(digits) >= 11:
+        digits = digits[3:]
     digits = digits.lstrip("0")
     return digits or None
 
