@@ -28,6 +28,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
         "館員前 {n} 句沒有確認接聽者身分",
     ),
     ("nobody else answered", "沒有其他人代接"),
+    ("the one who answered fetched nobody", "代接的人沒有去請本人來聽"),
     ("did not thank the one who fetched the person", "沒有向幫忙叫人的人道謝"),
     (r"thanked them \((?P<p>.+)\)", "已道謝（「{p}」）"),
     ("not recorded whether the call was prearranged", "沒有記錄是否事先約好"),

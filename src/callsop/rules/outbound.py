@@ -148,6 +148,9 @@ def check_thank_for_fetching(call: Call) -> Outcome:
     if t.other:
         fetcher: int | None = t.other[0]
         person = t.later(t.other[0], t.customer)
+        if not person and "fetched" not in call.tags:
+            # 她不在: the one who answered took a message, and fetched no one.
+            return not_applicable("the one who answered fetched nobody")
     else:
         fetcher = t.customer[0] if t.customer else None
         person = t.customer[1:]

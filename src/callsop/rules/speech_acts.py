@@ -441,19 +441,22 @@ _NO_TERMS = frozenset(
 )
 
 
-_LATIN_WORD = re.compile("[a-z]+")
+# A word in Latin letters (pdf, app), or a run of digits or numerals (a
+# phone number, 兩千四): one term each, not their characters' pairs.
+_WORD = re.compile("[a-z]+|[0-9零〇一二三四五六七八九十百千万萬两兩]{2,}")
 
 
 def _pairs(text: str) -> set[str]:
     """The key-term candidates of a turn: its pairs of characters, less the
     stock ones and those of two light characters. A word in Latin letters
-    (pdf, app) is one term, not its letters' pairs."""
-    if not _LATIN_WORD.search(text):
+    and a number are one term each: a number read back is one thing restated,
+    not ten (零九三六二四一八一九)."""
+    if not _WORD.search(text):
         return set(map(operator.add, text, text[1:])) - _NO_TERMS
     words = set()
-    for part in _LATIN_WORD.split(text):
+    for part in _WORD.split(text):
         words |= set(map(operator.add, part, part[1:]))
-    words |= {w for w in _LATIN_WORD.findall(text) if len(w) > 1}
+    words |= {w for w in _WORD.findall(text) if len(w) > 1}
     return words - _NO_TERMS
 
 

@@ -7,13 +7,15 @@ import re
 from functools import lru_cache
 from itertools import accumulate
 
+from rapidfuzz.distance import Indel
+
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
 from callsop.rules import details
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
-from callsop.rules.names import names, same_surname
+from callsop.rules.names import Names, names, same_surname
 from callsop.rules.speech_acts import Gate, both_scripts, pushback, recap, restates_something
 from callsop.text import (
     SEP,
@@ -167,16 +169,31 @@ def check_never_guess_name(call: Call) -> Outcome:
     found = names(call, t)
     for address in found.addresses:
         if not address.known_then:
-            # A surname the caller gave may be misheard (我姓林 as 我姓凌),
-            # but with none given before, none was misheard.
-            place = t.position[address.turn]
-            given_before = bool(found.held) or any(t.position[turn] < place for turn in found.given)
             return failed(
                 f"called the caller {address.words} before the surname was given",
                 t.turn(address.turn),
-                beyond_mishearing=not given_before,
+                beyond_mishearing=not _surname_maybe_misheard(t, found, address.turn),
             )
     return passed("never guessed the caller's name")
+
+
+# A caller's reply this short just before staff use a surname may be the
+# surname itself, misheard (我姓王 heard as 我認為, or as nothing at all).
+SHORT_REPLY_CHARS = 6
+
+
+def _surname_maybe_misheard(t: Transcript, found: Names, turn: int) -> bool:
+    """Whether, on a machine transcript, the surname staff use in `turn`
+    may have been given and misheard: a surname given or asked for before
+    (請問您貴姓, itself heard as 貴心 at times), or a short caller reply just
+    before the turn. Otherwise there was no answer to mishear."""
+    place = t.position[turn]
+    if found.held or any(t.position[given] < place for given in found.given):
+        return True
+    if any(t.position[h.utterance] < place for h in t.find("ask_name", "staff")):
+        return True
+    before = [i for i in t.order[:place] if t.speakers[i] == "customer"][-1:]
+    return bool(before) and len(t.norms[before[0]]) <= SHORT_REPLY_CHARS
 
 
 def check_use_caller_name(call: Call) -> Outcome:
@@ -472,6 +489,26 @@ def _reads_other(t: Transcript, turn: int, key: str) -> bool:
     return len(digits) >= 3 and key not in digits
 
 
+# How alike a machine-heard read-back's digits and the caller's number must
+# be to be that number misheard (0912345678 read back, heard as 09月 | 三四五六七八).
+HEARD_CLOSE = 0.8  # a tail alone (三四五六七八 of 0912345678: 0.75) is not the number
+
+
+def _heard_close(t: Transcript, turn: int, key: str) -> bool:
+    """On a machine transcript, whether staff turn `turn` (with the staff's
+    next turn, where the recogniser split the read-back at a pause) reads
+    out digits close to the caller's number `key`: the number misheard in
+    the read-back or in the caller's own turn, not another number."""
+    if not key.isdigit() or len(key) < 6:
+        return False
+    digits = dict(_staff_digits(t))
+    said = digits.get(turn, "")
+    place = t.position[turn]
+    if place + 1 < len(t.order) and t.speakers[t.order[place + 1]] == "staff":
+        said += digits.get(t.order[place + 1], "")
+    return len(said) * 2 >= len(key) and Indel.normalized_similarity(key, said) >= HEARD_CLOSE
+
+
 # Staff asking the caller to say a detail again, or slower, so it can be
 # taken down (§4(7) 請對方復述, §4(8) 請對方放慢).
 _ASK_TO_REPEAT = both_scripts(
@@ -536,6 +573,10 @@ def check_repeat_back(call: Call) -> Outcome:
             if repeated is None:
                 repeated = _said_again_on_request(t, details)
             answer = repeated.get((turn, key))
+        if answer is None and call.speech_source == "machine":
+            answer = next(
+                (c for c in confirms if t.position[c] > place and _heard_close(t, c, key)), None
+            )
         if answer is None:
             misread = next(
                 (c for c in confirms if t.position[c] > place and _reads_other(t, c, key)), None
