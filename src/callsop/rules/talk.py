@@ -494,6 +494,18 @@ def _reads_other(t: Transcript, turn: int, key: str) -> bool:
 HEARD_CLOSE = 0.8  # a tail alone (三四五六七八 of 0912345678: 0.75) is not the number
 
 
+# Below this similarity, digits read back are another number, not the
+# caller's misheard (0987654321 for 0912345678: 0.3).
+OTHER_NUMBER = 0.5
+
+
+def _other_number(key: str, said: str) -> bool:
+    """Whether digits read back are a wholly other number than the caller's
+    `key`, as long as it and unlike it: no digit or two misheard, and no
+    read-back whose digits the recogniser lost (09月 for 零九一二…)."""
+    return len(said) >= len(key) - 2 and Indel.normalized_similarity(key, said) < OTHER_NUMBER
+
+
 def _heard_close(t: Transcript, turn: int, key: str) -> bool:
     """On a machine transcript, whether staff turn `turn` (with the staff's
     next turn, where the recogniser split the read-back at a pause) reads
@@ -501,12 +513,19 @@ def _heard_close(t: Transcript, turn: int, key: str) -> bool:
     the read-back or in the caller's own turn, not another number."""
     if not key.isdigit() or len(key) < 6:
         return False
+    said = _read_back_digits(t, turn)
+    return len(said) * 2 >= len(key) and Indel.normalized_similarity(key, said) >= HEARD_CLOSE
+
+
+def _read_back_digits(t: Transcript, turn: int) -> str:
+    """The digits staff turn `turn` reads out, with those of the staff's
+    next turn when no one spoke between (a recogniser splits at a pause)."""
     digits = dict(_staff_digits(t))
     said = digits.get(turn, "")
     place = t.position[turn]
     if place + 1 < len(t.order) and t.speakers[t.order[place + 1]] == "staff":
         said += digits.get(t.order[place + 1], "")
-    return len(said) * 2 >= len(key) and Indel.normalized_similarity(key, said) >= HEARD_CLOSE
+    return said
 
 
 # Staff asking the caller to say a detail again, or slower, so it can be
@@ -582,16 +601,20 @@ def check_repeat_back(call: Call) -> Outcome:
                 (c for c in confirms if t.position[c] > place and _reads_other(t, c, key)), None
             )
             if misread is not None:
+                other = dict(_staff_digits(t))[misread]
                 return failed(
                     f"the caller gave {words} at {t.utterances[turn].start:g} s; "
-                    f"staff read back other digits ({dict(_staff_digits(t))[misread]})",
+                    f"staff read back other digits ({other})",
                     t.turn(turn),
                     t.turn(misread),
+                    beyond_mishearing=_other_number(key, _read_back_digits(t, misread)),
                 )
+            # Nothing read back at all is no misheard read-back.
             return failed(
                 f"the caller gave {words} at {t.utterances[turn].start:g} s; "
                 "staff never read it back or asked to confirm",
                 t.turn(turn),
+                beyond_mishearing=True,
             )
         if answer not in answers:
             answers.append(answer)
