@@ -86,7 +86,7 @@ def _opening_heard(call: Call, t: Transcript, first: int) -> bool:
     return (
         answered is not None
         and t.begins[first] - answered.t <= OPENING_HEARD_S
-        and all(t.begins[first] < t.begins[c] for c in t.customer[:1])
+        and (not t.customer or t.begins[first] < t.begins[t.customer[0]])
     )
 
 

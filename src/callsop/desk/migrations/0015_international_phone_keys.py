@@ -9,18 +9,9 @@ from typing import Any
 from django.db import migrations
 from django.db.models import Q
 
-# The calling codes a club line stored from +86… still begins with (it kept
-# only digits), longest first, and how many digits follow them at least: a
-# Taiwan key (at most 9 digits) is never one of these.
-_CODES = ("852", "853", "86")
-_NATIONAL_DIGITS = 8
-
-
-def _national(key: str) -> str:
-    for code in _CODES:
-        if key.startswith(code) and len(key) - len(code) >= _NATIONAL_DIGITS and len(key) >= 11:
-            return key[len(code) :].lstrip("0")
-    return key
+# A club line keeps only digits, so one stored from +86… still begins with
+# its calling code; a Taiwan key (at most 9 digits) is never this long.
+_INTERNATIONAL_DIGITS = 11
 
 
 def forwards(apps: Any, schema_editor: Any) -> None:
@@ -36,7 +27,8 @@ def forwards(apps: Any, schema_editor: Any) -> None:
             Call.objects.filter(pk=call.pk).update(phone_key=key)
     ClubLine = apps.get_model("desk", "ClubLine")
     for line in ClubLine.objects.all():
-        number = _national(line.number)
+        long = len(line.number) >= _INTERNATIONAL_DIGITS
+        number = (normalise_phone("+" + line.number) if long else None) or line.number
         if number != line.number and not ClubLine.objects.filter(number=number).exists():
             ClubLine.objects.filter(pk=line.pk).update(number=number)
 
