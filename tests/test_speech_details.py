@@ -14,6 +14,7 @@ from callsop.record.model import SCHEMA, CallRecord
 from callsop.rules.details import (
     amounts_and_counts,
     cn_number,
+    digit_runs,
     is_house_number,
     passing_number,
     read_range,
@@ -102,6 +103,13 @@ def test_house_numbers_and_numbers_in_passing() -> None:
     assert passing_number("我一直打你們總機", 8, "0223456789")
     assert not passing_number("你們要打我的手機", 8, "0912345678")
     assert not passing_number("我的手機是", 5, "0912345678")
+
+
+def test_numbers_said_in_groups_end_where_words_begin() -> None:
+    assert [d for _, _, d in digit_runs("零九二二 一三一 四一五")] == ["0922131415"]
+    assert [d for _, _, d in digit_runs("零九一二 三四五 六七八 好")] == ["0912345678"]
+    # The lone 零 after the pause is spoken of (零在九前面), not said as a digit.
+    assert [d for _, _, d in digit_runs("是三七零九二 零在九前面")] == ["37092"]
 
 
 def test_register_surnames_cover_both_scripts_and_skip_words() -> None:

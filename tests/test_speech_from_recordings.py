@@ -346,3 +346,92 @@ def test_a_short_sound_inside_the_caller_s_turn_is_listening() -> None:
     cut_in = [*nod[:2], {**nod[2], "end": 16.0, "syllables": 7}, nod[3]]
     card = _card(_record(speech=VOICE_ONLY, utterances=cut_in))
     assert _finding(card, "talk.no-talk-over").verdict == "fail"
+
+
+def _hold_call(before_hold: str) -> CallRecord:
+    """A machine-heard call put on hold at 20 s, right after `before_hold`."""
+    return _record(
+        speech=MACHINE,
+        events=[
+            {"t": 0.0, "type": "ringing"},
+            {"t": 5.0, "type": "answered"},
+            {"t": 20.0, "type": "hold"},
+            {"t": 45.0, "type": "resume"},
+            {"t": 70.0, "type": "hangup", "by": "customer"},
+        ],
+        utterances=[
+            {"speaker": "staff", "start": 5.5, "end": 8.0, "text": "您好 信義會館 我是怡君"},
+            {"speaker": "customer", "start": 9.0, "end": 13.0, "text": "我想問瑜伽課的時間"},
+            {"speaker": "staff", "start": 14.0, "end": 19.0, "text": before_hold},
+            {"speaker": "staff", "start": 46.0, "end": 52.0, "text": "週六上午十點有一堂"},
+            {"speaker": "staff", "start": 60.0, "end": 62.0, "text": "謝謝您 再見"},
+        ],
+    )
+
+
+def test_an_unannounced_hold_fails_on_a_machine_transcript_when_nothing_was_misheard() -> None:
+    ask = _finding(_card(_hold_call("呃 這個")), "hold.ask-before-hold")
+    assert ask.verdict == "fail"
+    assert "without 請稍候" in ask.message
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "零小點零號緊稍後我幫您查一下可表",  # 請稍候 heard as 緊稍後: its sound kept in part
+        "",  # a segment heard with no words
+    ],
+)
+def test_a_hold_ask_the_recogniser_may_have_misheard_fails_nobody(heard: str) -> None:
+    ask = _finding(_card(_hold_call(heard)), "hold.ask-before-hold")
+    assert ask.verdict == "na"
+    assert ask.message == "the machine transcript is too weak to fail this rule"
+
+
+def _unscheduled_call(*staff_turns: tuple[float, float, str]) -> CallRecord:
+    return _record(
+        direction="outbound",
+        prearranged=False,
+        speech=MACHINE,
+        events=[
+            {"t": 0.0, "type": "dialing"},
+            {"t": 1.0, "type": "ringing"},
+            {"t": 6.0, "type": "answered"},
+            {"t": 50.0, "type": "hangup", "by": "customer"},
+        ],
+        utterances=[
+            {
+                "speaker": "staff",
+                "start": 6.9,
+                "end": 11.0,
+                "text": "您好 這裡是信義會館 我是小陳 請問是黃先生嗎",
+            },
+            {"speaker": "customer", "start": 12.9, "end": 14.5, "text": "我是 什麼事"},
+            *(
+                {"speaker": "staff", "start": a, "end": b, "text": text}
+                for a, b, text in staff_turns
+            ),
+            {"speaker": "staff", "start": 45.0, "end": 47.0, "text": "多謝黃先生 再見"},
+        ],
+    )
+
+
+def test_no_apology_at_all_fails_an_unscheduled_call_on_a_machine_transcript() -> None:
+    card = _card(_unscheduled_call((15.4, 20.0, "您的會籍下個月到期 想跟您說明續約的優惠")))
+    assert _finding(card, "outbound.apologize-unscheduled").verdict == "fail"
+
+
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "不好意思打仗們",  # 不好意思打擾了 with most of its sound kept
+        "呼喚宇宙大教們",  # a lead-in cut into a segment of its own, heard as anything
+    ],
+)
+def test_an_apology_the_recogniser_may_have_misheard_fails_nobody(heard: str) -> None:
+    card = _card(
+        _unscheduled_call(
+            (15.4, 17.0, heard), (17.4, 22.0, "您的會籍下個月到期 想跟您說明續約的優惠")
+        )
+    )
+    assert _finding(card, "outbound.apologize-unscheduled").verdict == "na"

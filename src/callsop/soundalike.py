@@ -24,6 +24,7 @@ back to the words that were said.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -147,3 +148,22 @@ def _alike(phrase: Sounding, window: Sequence[str], min_score: float) -> float |
         total += alike
     score = total / len(phrase.syllables)
     return score if score >= min_score else None
+
+
+def partly_heard(wanted: Sequence[str], said: Sequence[str], share: float = 0.5) -> bool:
+    """Whether some window of the syllables `said` holds, in place, at least
+    `share` of the syllables `wanted` (and two at least): what a recogniser
+    leaves of a phrase it misheard (不好意思打仗 for 不好意思打擾)."""
+    n = len(wanted)
+    need = max(2, math.ceil(share * n))
+    if n < 2 or len(said) < need:
+        return False
+    for start in range(-n + need, len(said) - need + 1):
+        same = sum(
+            1
+            for k, syllable in enumerate(wanted)
+            if 0 <= start + k < len(said) and said[start + k] == syllable
+        )
+        if same >= need:
+            return True
+    return False

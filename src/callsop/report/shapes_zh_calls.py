@@ -168,5 +168,9 @@ SHAPES: tuple[tuple[str, str], ...] = (
         "the note fills WHEN, WHO, WHERE, WHAT, WHY, HOW",
         "通話記錄的何時、何人、何地、何事、為何、如何皆已填寫",
     ),
+    (
+        r"the note fills WHEN, WHO, WHERE, WHAT, WHY, HOW \(a wrong number\)",
+        "打錯電話，通話記錄的何時、何人、何地、何事、為何、如何仍皆已填寫",
+    ),
     ("the note lacks (?P<w>.+)", "通話記錄缺少{w}"),
 )

@@ -161,6 +161,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ),
     ("the caller gave no number, date or time", "來電者沒有提供號碼、日期或時間"),
     ("read the recorded number back to confirm it", "已唸出紀錄上的號碼請對方確認"),
+    ("read the agreed details back to confirm them", "已複誦談定的時間或號碼請對方確認"),
+    ("had the caller repeat the details back", "已請對方把館員給的時間或號碼複述一次"),
     (
         "the caller gave (?P<p>.+) at (?P<d><D>); staff never read it back or asked to confirm",
         "來電者在第 {d}說了「{p}」，館員沒有複誦或請對方確認",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from callsop.engine.call import Call
 from callsop.engine.transcript import Transcript
-from callsop.soundalike import syllables
-from callsop.text import Hit, script_forms
+from callsop.soundalike import partly_heard, syllables
+from callsop.text import Hit, Phrase, script_forms
 
 # A word before 會館 that makes it a place, not the club's name (到會館來).
 _NOT_A_NAME_BEFORE = frozenset("到來来去在回的本貴贵")
@@ -113,3 +115,54 @@ def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
             found.append((turn, last, ends[last] - begins[turn]))
     t.memo["talk_overs"] = found
     return found
+
+
+def maybe_misheard(call: Call, t: Transcript, list_name: str, turns: list[int]) -> bool:
+    """On a machine transcript, whether staff may have said a phrase of
+    `list_name` in `turns` and the recogniser misheard it: a turn heard with
+    no words, or one holding most of a phrase's syllables in place (緊稍後
+    for 請稍候). A fail with neither is no misheard word."""
+    if call.speech_source != "machine":
+        return False
+    wanted = _phrase_sounds(call, list_name)
+    for index in turns:
+        text = t.norms[index]
+        if not text or (len(text) <= SPLIT_PHRASE_CHARS and _runs_on(t, index)):
+            return True
+        said = syllables(text)
+        if any(partly_heard(sounds, said, MISHEARD_SHARE) for sounds in wanted):
+            return True
+    return False
+
+
+# The share of a phrase's syllables a misheard saying keeps in place.
+MISHEARD_SHARE = 0.6
+# A recogniser cuts a set phrase (不好意思打擾了) into a segment of its own
+# before the speaker goes on: a segment this short that runs on into the
+# same speaker's next may be one, heard as anything (呼喚宇宙大教們).
+SPLIT_PHRASE_CHARS = 8
+
+
+# At most this pause between the two segments: a breath, not a hold.
+SPLIT_PAUSE_S = 1.0
+
+
+def _runs_on(t: Transcript, index: int) -> bool:
+    place = t.position[index]
+    if place + 1 >= len(t.order):
+        return False
+    after = t.order[place + 1]
+    pause = t.utterances[after].start - t.utterances[index].end
+    return t.speakers[after] == t.speakers[index] and pause <= SPLIT_PAUSE_S
+
+
+@lru_cache(maxsize=64)
+def _sounds_of(phrases: tuple[Phrase, ...]) -> frozenset[tuple[str, ...]]:
+    return frozenset(
+        tuple(syllables(piece)) for p in phrases for piece in p.pieces if len(piece) >= 2
+    )
+
+
+def _phrase_sounds(call: Call, list_name: str) -> frozenset[tuple[str, ...]]:
+    """The syllables of each piece of the list's phrases, worked out once."""
+    return _sounds_of(tuple(call.compiled.book.lists[list_name]))

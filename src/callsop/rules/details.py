@@ -214,9 +214,14 @@ def digit_runs(text: str, min_digits: int = 4) -> list[tuple[int, int, str]]:
     零九一二三四五六七八 alike), with where each ends."""
     out = []
     for match in _NUMBER.finditer(text):
-        digits = _SEPARATORS.sub("", match.group(0)).translate(_AS_DIGITS)
+        start, end = match.span()
+        # A lone digit after a pause that runs on into words starts them: in
+        # 三七零九二 零在九前面 the number is 三七零九二, and 零 is spoken of.
+        if end < len(text) and text[end - 2 : end - 1] == " " and text[end].isalpha():
+            end -= 2
+        digits = _SEPARATORS.sub("", text[start:end]).translate(_AS_DIGITS)
         if len(digits) >= min_digits:
-            out.append((match.start(), match.end(), digits))
+            out.append((start, end, digits))
     return out
 
 

@@ -6,6 +6,7 @@ from callsop.engine.call import Call
 from callsop.engine.findings import Basis, Evidence, Outcome, failed, not_applicable, passed
 from callsop.engine.timeline import Hold
 from callsop.rules.base import Rule, seconds, speech
+from callsop.rules.common import maybe_misheard
 from callsop.rules.speech_acts import SpokenHold, spoken_holds
 
 HEARD_IN_SPEECH = ", heard in speech"
@@ -96,9 +97,16 @@ def check_ask_before_hold(call: Call) -> Outcome:
             None,
         )
         if said is None:
+            before = [
+                i
+                for i in t.staff
+                if t.utterances[i].start <= hold.start
+                and t.utterances[i].end >= hold.start - window
+            ]
             return failed(
                 f"hold at {hold.start:g} s without 請稍候 in the {window:g} s before",
                 {"t": hold.start},
+                beyond_mishearing=not maybe_misheard(call, t, "hold_ask", before),
             )
         evidence.append(t.evidence(said))
     return passed("asked the caller to wait before every hold", *evidence)

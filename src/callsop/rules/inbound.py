@@ -9,7 +9,7 @@ from callsop.engine.transcript import Transcript
 from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
 from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention
 from callsop.rules.names import names
-from callsop.rules.speech_acts import next_contact
+from callsop.rules.speech_acts import both_scripts, next_contact
 from callsop.text import locate, normalise
 
 
@@ -116,6 +116,14 @@ def check_greeting_with_club_name(call: Call) -> Outcome:
     return passed("greeted and named the club", said)
 
 
+# A caller who says whose family they are (我是小雯的媽媽) has said who they
+# are as plainly as a surname would; a friend or a colleague has not.
+_FAMILY_OF = both_scripts(
+    "我是[^，。？！]{1,6}的(?:妈妈|妈|爸爸|爸|母亲|父亲|太太|老婆|先生|老公|女儿|儿子"
+    "|姐姐|妹妹|哥哥|弟弟|家人|家长|奶奶|爷爷|外婆|外公)"
+)
+
+
 def check_ask_caller_identity(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
@@ -138,8 +146,9 @@ def check_ask_caller_identity(call: Call) -> Outcome:
     purpose = t.first("ask_purpose", staff)
     given = names(call, t)
     known = bool(given.held) or bool(call.record.customer and call.record.customer.known)
-    volunteered_name = any(
-        given.given.get(i) for i in (t.customer if isinstance(customer, str) else customer)
+    caller_turns = t.customer if isinstance(customer, str) else customer
+    volunteered_name = any(given.given.get(i) for i in caller_turns) or any(
+        _FAMILY_OF.search(t.norms[i]) for i in caller_turns
     )
     volunteered_purpose = t.first("purpose_given", customer)
     missing = []
@@ -211,7 +220,19 @@ def _follow_up_owed(call: Call) -> str | None:
         return "complaint"
     if any(task.kind == "follow-up" for task in record.tasks):
         return "follow-up"  # a contract to mail, a booking to confirm
+    t = call.transcript
+    if t is not None and any(_CALLBACK_PROMISE.search(t.norms[i]) for i in t.staff):
+        return "callback"  # promised in words: 我請她回您, 館長五分鐘內回電給您
     return None
+
+
+# Staff promising that someone will call the caller back: a follow-up owed
+# even when the clerk set no task for it.
+_CALLBACK_PROMISE = both_scripts(
+    "(?:请|让|叫)(?:他|她)[^，。？！]{0,4}回(?:您|你)"
+    "|回电(?:话)?给(?:您|你)|给(?:您|你)回电|回(?:您|你)电话"
+    "|(?:再|会)(?:跟|和|与)(?:您|你)(?:联络|联系)|(?:再|会)打(?:电话)?给(?:您|你)"
+)
 
 
 def check_ask_contact_details(call: Call) -> Outcome:

@@ -193,6 +193,10 @@ def _given_after(
 
 # How far after 我是 a caller's introduction may name them: 我是宏達科技的李小姐.
 _INTRODUCTION_CHARS = 16
+# Staff speaking of a colleague (我們王經理, 轉給業務部王經理): these words up
+# to this many characters before the surname make it no address.
+_COLLEAGUE = re.compile("我們|我们|轉給|转给|轉接|转接|本館|本馆")
+_COLLEAGUE_CHARS = 8
 # A wife introduced by her husband's name (我是沈家豪的太太) is addressed by
 # his surname (沈太太); no other relation says what the caller is called.
 _WIFE = re.compile("的(?:太太|夫人|老婆|牽手)")
@@ -281,6 +285,8 @@ def names(call: Call, t: Transcript) -> Names:
         turn = hit.utterance
         if t.speakers[turn] == "staff":
             start = hit.start - len(surname)
+            if _COLLEAGUE.search(t.norms[turn], max(0, start - _COLLEAGUE_CHARS), start):
+                continue  # 轉給我們業務王經理: a colleague spoken of, no one addressed
             words = locate(t.texts[turn], start, hit.end - start)
             said_by_staff.setdefault(turn, []).append((to_simplified(surname), words))
         else:

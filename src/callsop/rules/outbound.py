@@ -15,8 +15,8 @@ from callsop.rules.base import (
     speech,
     staff_turn_says,
 )
-from callsop.rules.common import club_mention
-from callsop.rules.speech_acts import next_contact
+from callsop.rules.common import club_mention, maybe_misheard
+from callsop.rules.speech_acts import both_scripts, next_contact
 from callsop.text import locate, to_simplified
 
 
@@ -68,8 +68,20 @@ def check_self_introduction(call: Call) -> Outcome:
             f"did not name the club in {limit}", t.evidence(own) if own else t.turn(turns[0])
         )
     if own is None:
+        role = _ROLE_AND_NAME.match(t.norms[club.utterance], club.end)
+        if role is not None:  # 內湖會館的客服阿美: the club, a role and a name
+            words = locate(t.texts[club.utterance], club.start, role.end() - club.start)
+            return passed("named the club and themselves", t.turn(club.utterance, words))
         return failed(f"did not give their own name in {limit}", t.turn(club.utterance))
     return passed("named the club and themselves", t.turn(club.utterance), t.evidence(own))
+
+
+# Right after the club's name, a role and a name (的客服阿美, 前台小美, or a
+# full name ending the turn): staff saying who they are without 我是.
+_ROLE_AND_NAME = both_scripts(
+    "(?:的)?(?:客服|前台|柜台|会籍顾问|会籍|顾问|教练|业务|专员|经理|主任|馆长|店长|人事)"
+    "(?:部|专员|人员)?(?:(?:小|阿|老)[\u4e00-\u9fff]|[\u4e00-\u9fff]{1,3}$)"
+)
 
 
 def check_verify_party(call: Call) -> Outcome:
@@ -179,7 +191,10 @@ def check_apologize_unscheduled(call: Call) -> Outcome:
         return failed("staff never spoke")
     hit = t.first("apologize_interrupt", turns)
     if hit is None:
-        return failed(f"unscheduled call without an apology in the first {len(turns)} staff turns")
+        return failed(
+            f"unscheduled call without an apology in the first {len(turns)} staff turns",
+            beyond_mishearing=not maybe_misheard(call, t, "apologize_interrupt", turns),
+        )
     return passed(f"apologised for the interruption ({hit.phrase})", t.evidence(hit))
 
 

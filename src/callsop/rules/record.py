@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from callsop.engine.call import Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
+from callsop.record.model import Note
 from callsop.rules.base import Rule, answered_or_na
 
 _FIELDS = ("when", "who", "where", "what", "why", "how")
@@ -13,22 +14,31 @@ _MAY_BE_IRRELEVANT = {"where"}
 def check_five_w_one_h(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
-    if "wrong-number" in call.tags:
+    note = call.record.note
+    wrong_number = "wrong-number" in call.tags
+    if wrong_number and (note is None or _missing(note)):
         # §2.3(4) asks only for warmth on a wrong number: there is no matter to note.
         return not_applicable("a wrong number: nothing to note")
-    note = call.record.note
     if note is None and call.transcript_only:
         return not_applicable("a transcript alone: nothing kept with the call")
     if note is None:
         return failed("no call note", {"field": "note"})
+    missing = _missing(note)
+    if missing:
+        return failed(f"the note lacks {', '.join(missing)}", {"field": "note"})
+    # A wrong number noted in full is noted: the clerk did more than was owed.
+    why = " (a wrong number)" if wrong_number else ""
+    return passed(f"the note fills WHEN, WHO, WHERE, WHAT, WHY, HOW{why}", {"field": "note"})
+
+
+def _missing(note: Note) -> list[str]:
+    """The 5W1H fields a note leaves empty, upper-case."""
     missing = []
     for name in _FIELDS:
         value = (getattr(note, name) or "").strip()
         if not value or (value == "-" and name not in _MAY_BE_IRRELEVANT):
             missing.append(name.upper())
-    if missing:
-        return failed(f"the note lacks {', '.join(missing)}", {"field": "note"})
-    return passed("the note fills WHEN, WHO, WHERE, WHAT, WHY, HOW", {"field": "note"})
+    return missing
 
 
 def check_business_only(call: Call) -> Outcome:

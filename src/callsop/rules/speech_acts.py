@@ -497,6 +497,12 @@ def recap(t: Transcript) -> Recap | None:
     late_from = first_at + (last_at - first_at) * RECAP_LATE_SHARE
     late = [i for i in t.staff[1:] if begins[i] >= late_from and len(norms[i]) >= RECAP_MIN_CHARS]
     late = late[-RECAP_LAST_TURNS:]  # a recap closes the call
+    # What the caller raises afresh (還有 我六月還買了私教) is not closed by a
+    # turn before it: only a turn after the last new matter can recap.
+    raised = [i for i in t.customer if _NEW_MATTER.search(t.texts[i])]
+    if raised:
+        last_raised = max(t.position[i] for i in raised)
+        late = [i for i in late if t.position[i] > last_raised]
     if not late:
         return None
     if not t.in_order:  # positions in `joined` are not time order
@@ -537,10 +543,25 @@ def recap(t: Transcript) -> Recap | None:
         if sources < RECAP_MIN_SOURCES:
             said_at = [first[p] for p in terms] + [joined.rfind(p, 0, until) for p in terms]
             sources = len({bisect_right(starts, a) for a in said_at})
-        found = _restates(index, norms[index], pairs, terms, sources)
+        found = _restates(index, norms[index], pairs, terms, sources, _asked_before(t, index))
         if found is not None:
             return found
     return None
+
+
+# A caller bringing up another matter: 還有 or 另外 set apart at a pause,
+# or before what they go on to ask about (還有那個授權書).
+_NEW_MATTER = both_scripts("(?:^|[\\s，,。！？!?])(?:还有|另外|对了)(?:[\\s，,]|那个|一个|我|就是)")
+
+
+def _asked_before(t: Transcript, index: int) -> set[str]:
+    """The pairs of the customer's turn right before staff turn `index`:
+    an answer takes up the words of what it answers (押金 退 after 押金總得退吧)."""
+    place = t.position[index]
+    if place == 0:
+        return set()
+    before = t.order[place - 1]
+    return _pairs(t.norms[before]) if t.speakers[before] == "customer" else set()
 
 
 def _opening_pairs(t: Transcript) -> set[str]:
@@ -552,12 +573,16 @@ def _opening_pairs(t: Transcript) -> set[str]:
 
 
 def _restates(
-    index: int, text: str, pairs: set[str], terms: set[str], sources: int
+    index: int, text: str, pairs: set[str], terms: set[str], sources: int, asked: set[str]
 ) -> Recap | None:
     marker = _RECAP_MARKER.search(text)
     wanted = RECAP_MIN_TERMS_MARKED if marker else RECAP_MIN_TERMS
     share = RECAP_MIN_OLD_SHARE_MARKED if marker else RECAP_MIN_OLD_SHARE
     if len(terms) < wanted or sources < RECAP_MIN_SOURCES:
+        return None
+    # Without a lead-in, the words of the question just asked restate only
+    # that question: the rest must still make a restatement.
+    if not marker and len(terms - asked) < wanted:
         return None
     if len(terms) < share * len(pairs):
         return None
@@ -600,7 +625,9 @@ def _recap_by_turns(t: Transcript, late_from: float) -> Recap | None:
             terms = pairs & first.keys()
             if terms & customer:
                 sources = len({first[p] for p in terms})
-                found = _restates(index, text, pairs, terms, sources) or found
+                found = (
+                    _restates(index, text, pairs, terms, sources, _asked_before(t, index)) or found
+                )
         for pair in pairs - first.keys():
             first[pair] = index
         if t.speakers[index] == "customer":

@@ -315,6 +315,8 @@ def _details_of(t: Transcript, turns: list[int]) -> list[tuple[int, str, str]]:
             continue  # 新樓路31號: an address, not a day of the month
         if _replaced(joined, at, when[1]):
             continue  # 從禮拜二改到禮拜四: the old slot goes, only the new is taken down
+        if _names_a_class(joined, at, when[1]):
+            continue  # 禮拜六早上十點那堂: which class it was, not a slot to take down
         found.append((turns[bisect.bisect_right(starts, at) - 1], when[0], when[1]))
     for said in details.amounts_and_counts(joined):
         found.append((turns[bisect.bisect_right(starts, said.start) - 1], said.key, said.words))
@@ -333,6 +335,28 @@ def _replaced(text: str, at: int, words: str) -> bool:
     return text[begin - 1 : begin] in ("從", "从") and bool(
         _CHANGED_TO.match(text, begin + len(words))
     )
+
+
+# The day and hour of a class, said to say which one it was (十點那堂飛輪,
+# 禮拜六早上十點那堂): the words that may follow the date or time, then 那堂.
+_CLASS_REFERENCE = re.compile(
+    "[早上中下午晚傍凌晨點点半分0-9零一二兩两三四五六七八九十 ]{0,8}那(?:一)?(?:堂|節|节|場|场|班)"
+)
+# Words of booking, changing or cancelling a class: its slot is taken down.
+_BOOKING = re.compile("約|约|預|预|報名|报名|訂|订|改|換|换|排|取消|要上|想上|幫我|帮我")
+
+
+def _names_a_class(text: str, at: int, words: str) -> bool:
+    """Whether the date or time `words`, said at `at`, only says which class
+    the caller means (那堂), in a turn that books, changes or cancels nothing."""
+    begin = text.find(words, max(0, at - 2))
+    if begin < 0 or begin > at + 2:
+        return False
+    if not _CLASS_REFERENCE.match(text, begin + len(words)):
+        return False
+    turn_start = text.rfind(SEP, 0, begin) + 1
+    turn_end = text.find(SEP, begin)
+    return _BOOKING.search(text, turn_start, turn_end if turn_end >= 0 else len(text)) is None
 
 
 def _same_detail(caller: str, staff: str) -> bool:
@@ -400,7 +424,7 @@ def _sayings(key: str) -> tuple[tuple[str, ...], bool]:
         return tuple(v + u for v in (str(value), _chinese(value)) for u in "號号日"), False
     if ":" in key:
         hour, minute = (int(part) for part in key.split(":"))
-        hours = {str(hour), _chinese(hour), _chinese(hour).replace("二", "兩")}
+        hours = {str(hour), _chinese(hour)} | {_chinese(hour).replace("二", two) for two in "兩两"}
         said = [h + u for h in hours for u in "點点"]
         if minute == 0:
             return tuple(said), True
@@ -531,10 +555,11 @@ def _read_back_digits(t: Transcript, turn: int) -> str:
 # Staff asking the caller to say a detail again, or slower, so it can be
 # taken down (§4(7) 請對方復述, §4(8) 請對方放慢).
 _ASK_TO_REPEAT = both_scripts(
-    "(?:再|重新)(?:念|读|说|讲|报|重复|复述)(?:一)?(?:次|遍|下)|(?:重复|复述)(?:一)?(?:次|遍|下)"
+    "(?:再|重新)(?:跟我|给我|帮我|对我)?(?:念|读|说|讲|报|重复|复述)(?:一)?(?:次|遍|下)"
+    "|(?:重复|复述)(?:一)?(?:次|遍|下)"
     "|(?:念|读|说|讲|报)慢(?:一)?(?:点|些)|慢(?:一)?(?:点|些)?(?:念|读|说|讲|报)"
 )
-_ASK_TO_REPEAT_GATE = Gate("再念 再读 再说 再讲 再报 重新 重复 复述 慢")
+_ASK_TO_REPEAT_GATE = Gate("再念 再读 再说 再讲 再报 再跟我 再给我 再帮我 再对我 重新 重复 复述 慢")
 
 
 def _said_again_on_request(
@@ -563,6 +588,19 @@ def _said_again_on_request(
     return out
 
 
+def _caller_repeated_on_request(t: Transcript) -> tuple[int, int] | None:
+    """(staff turn, caller turn) where staff asked the caller to say details
+    back and the caller said again what staff had given (a time, an address)."""
+    for ask in _ASK_TO_REPEAT_GATE.turns(t):
+        if t.speakers[ask] != "staff" or not _ASK_TO_REPEAT.search(t.norms[ask]):
+            continue
+        place = t.position[ask]
+        reply = next((c for c in t.customer if t.position[c] > place), None)
+        if reply is not None and _details_of(t, [reply]):
+            return ask, reply
+    return None
+
+
 def check_repeat_back(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
@@ -577,6 +615,16 @@ def check_repeat_back(call: Call) -> Outcome:
             digits = dict(_staff_digits(t)).get(turn, "")
             if digits and any(phone in digits for phone in recorded):
                 return passed("read the recorded number back to confirm it", t.turn(turn))
+        # The details agreed on the call, said first by staff, read back to be
+        # confirmed (跟您確認一下 下週二晚上七點).
+        for turn in confirms:
+            if _details_of(t, [turn]):
+                return passed("read the agreed details back to confirm them", t.turn(turn))
+        # Staff gave the details and had the caller say them back (您再跟我念一遍).
+        repeated_back = _caller_repeated_on_request(t)
+        if repeated_back is not None:
+            ask, turn = repeated_back
+            return passed("had the caller repeat the details back", t.turn(ask), t.turn(turn))
         return not_applicable("the caller gave no number, date or time")
     repeated: dict[tuple[int, str], int] | None = None  # worked out only if needed
     answers: list[int] = []
