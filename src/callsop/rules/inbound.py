@@ -9,7 +9,7 @@ from callsop.engine.transcript import Transcript
 from callsop.rules.base import NO_SPEECH, Rule, answered_or_na, speech
 from callsop.rules.common import broke_off_for_visitor, callback_task, club_mention
 from callsop.rules.names import names
-from callsop.rules.speech_acts import both_scripts, next_contact
+from callsop.rules.speech_acts import Gate, both_scripts, next_contact
 from callsop.text import locate, normalise
 
 
@@ -122,6 +122,7 @@ _FAMILY_OF = both_scripts(
     "我是[^，。？！]{1,6}的(?:妈妈|妈|爸爸|爸|母亲|父亲|太太|老婆|先生|老公|女儿|儿子"
     "|姐姐|妹妹|哥哥|弟弟|家人|家长|奶奶|爷爷|外婆|外公)"
 )
+_FAMILY_OF_GATE = Gate("我是")
 
 
 def check_ask_caller_identity(call: Call) -> Outcome:
@@ -148,7 +149,7 @@ def check_ask_caller_identity(call: Call) -> Outcome:
     known = bool(given.held) or bool(call.record.customer and call.record.customer.known)
     caller_turns = t.customer if isinstance(customer, str) else customer
     volunteered_name = any(given.given.get(i) for i in caller_turns) or any(
-        _FAMILY_OF.search(t.norms[i]) for i in caller_turns
+        i in caller_turns and _FAMILY_OF.search(t.norms[i]) for i in _FAMILY_OF_GATE.turns(t)
     )
     volunteered_purpose = t.first("purpose_given", customer)
     missing = []
@@ -221,7 +222,10 @@ def _follow_up_owed(call: Call) -> str | None:
     if any(task.kind == "follow-up" for task in record.tasks):
         return "follow-up"  # a contract to mail, a booking to confirm
     t = call.transcript
-    if t is not None and any(_CALLBACK_PROMISE.search(t.norms[i]) for i in t.staff):
+    if t is not None and any(
+        t.speakers[i] == "staff" and _CALLBACK_PROMISE.search(t.norms[i])
+        for i in _CALLBACK_PROMISE_GATE.turns(t)
+    ):
         return "callback"  # promised in words: 我請她回您, 館長五分鐘內回電給您
     return None
 
@@ -233,6 +237,7 @@ _CALLBACK_PROMISE = both_scripts(
     "|回电(?:话)?给(?:您|你)|给(?:您|你)回电|回(?:您|你)电话"
     "|(?:再|会)(?:跟|和|与)(?:您|你)(?:联络|联系)|(?:再|会)打(?:电话)?给(?:您|你)"
 )
+_CALLBACK_PROMISE_GATE = Gate("回您 回你 回电 联络 联系 打给 打电话给")
 
 
 def check_ask_contact_details(call: Call) -> Outcome:

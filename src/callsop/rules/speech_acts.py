@@ -499,7 +499,11 @@ def recap(t: Transcript) -> Recap | None:
     late = late[-RECAP_LAST_TURNS:]  # a recap closes the call
     # What the caller raises afresh (還有 我六月還買了私教) is not closed by a
     # turn before it: only a turn after the last new matter can recap.
-    raised = [i for i in t.customer if _NEW_MATTER.search(t.texts[i])]
+    raised = [
+        i
+        for i in _NEW_MATTER_GATE.turns(t)
+        if t.speakers[i] == "customer" and _NEW_MATTER.search(t.texts[i])
+    ]
     if raised:
         last_raised = max(t.position[i] for i in raised)
         late = [i for i in late if t.position[i] > last_raised]
@@ -552,6 +556,7 @@ def recap(t: Transcript) -> Recap | None:
 # A caller bringing up another matter: 還有 or 另外 set apart at a pause,
 # or before what they go on to ask about (還有那個授權書).
 _NEW_MATTER = both_scripts("(?:^|[\\s，,。！？!?])(?:还有|另外|对了)(?:[\\s，,]|那个|一个|我|就是)")
+_NEW_MATTER_GATE = Gate("还有 另外 对了")
 
 
 def _asked_before(t: Transcript, index: int) -> set[str]:
