@@ -7,7 +7,8 @@ each replayed call gets fresh Call-IDs, tags and a fresh customer number,
 its messages are stamped with the moment they are sent and keep the
 recording's spacing (shrunk by --scale). They go over UDP loopback to a real
 `callsop telephony --desk` process on PostgreSQL (a fresh database on the
-server DATABASE_URL names) and on SQLite. Events expected per scenario are
+server DATABASE_URL names) and on SQLite, with a `callsop worker` beside it
+grading the calls that end, as a club runs them. Events expected per scenario are
 what the collector makes of one replayed call, in this process, beforehand.
 
 For each rate: calls a second offered, events expected and applied, the
@@ -23,6 +24,7 @@ process is short of CPU, not waiting on the database.
     DATABASE_URL=$(scripts/pg-test-server start) python benchmarks/pbx_rate.py \\
         [--rates 5,10,20,50,100] [--seconds 10] [--scale 0.25] [--only postgresql] \\
         [--appliers 4]  # the feed's applier threads on PostgreSQL (CALLSOP_PBX_APPLIERS)
+        [--no-worker]   # no `callsop worker` beside the feed: it grades ended calls itself
 """
 
 from __future__ import annotations
@@ -147,10 +149,15 @@ def schedule(
     and their messages in sending order (seconds from the start)."""
     names = list(calls)
     started = [names[i % len(names)] for i in range(int(rate * seconds))]
-    streams = [
-        ((i / rate + m.offset * scale, m) for m in fresh(calls[name], f"{run}c{i}"))
-        for i, name in enumerate(started)
-    ]
+
+    def stream(i: int, name: str) -> Iterator[tuple[float, Message]]:
+        # A function of its own, so each call keeps its own start (a generator
+        # expression would read the loop's last `i` when it is consumed, and
+        # every call would start at once).
+        begins = i / rate
+        return ((begins + m.offset * scale, m) for m in fresh(calls[name], f"{run}c{i}"))
+
+    streams = [stream(i, name) for i, name in enumerate(started)]
     return started, heapq.merge(*streams, key=lambda pair: pair[0])
 
 
@@ -305,10 +312,41 @@ def rates(database: str, label: str, args: argparse.Namespace) -> int | None:
     per_call = events_per_call(calls, args.scale)
     _desk(database)
     appliers = _appliers.get("CALLSOP_PBX_APPLIERS", "4") if label != "SQLite" else "1"
+    worker = None if args.no_worker else _job_worker()
+    grading = "graded in the feed's process" if worker is None else "graded by a `callsop worker`"
     print(
         f"{label}: callsop telephony --desk on 127.0.0.1:{PORT}; calls last {args.scale}x;"
-        f" {appliers} applier thread(s), scoring on a thread of its own"
+        f" {appliers} applier thread(s); ended calls {grading}"
     )
+    try:
+        return _each_rate(calls, per_call, label, args)
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+
+def _job_worker() -> subprocess.Popen[bytes]:
+    """A `callsop worker` beside the feed, as a club runs one: it grades the
+    calls the PBX ends. Started once its heartbeat is in."""
+    from callsop.desk.services.jobs import workers_alive
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "callsop", "worker"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not workers_alive():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("callsop worker did not start")
+        time.sleep(0.2)
+    return worker
+
+
+def _each_rate(
+    calls: dict[str, list[Message]], per_call: dict[str, int], label: str, args: argparse.Namespace
+) -> int | None:
     print(
         "calls/s offered  datagrams sent/heard  events expected/emitted/stored/applied"
         "  p50 ms  p99 ms  max ms  (collector's p50 p99 ms)  load",
@@ -391,6 +429,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--appliers", type=int, help="the feed's applier threads on PostgreSQL (default: 4)"
+    )
+    parser.add_argument(
+        "--no-worker", action="store_true", help="no `callsop worker`: the feed grades calls itself"
     )
     parser.add_argument("--only", choices=("postgresql", "sqlite"))
     args = parser.parse_args()

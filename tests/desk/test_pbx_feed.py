@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
+from callsop.desk import worker
 from callsop.desk.feed import DeskFeed, drain_stop
-from callsop.desk.models import Call, ClubLine, PbxEvent
+from callsop.desk.models import Call, ClubLine, PbxEvent, Scorecard
 from callsop.desk.models.telephony import PbxApplyClaim
 from callsop.desk.services import calls as svc
+from callsop.desk.services import jobs
 from callsop.desk.services.telephony import pbx_event_store, pbx_events_apply, pbx_events_store
 from callsop.telephony import webhook
 from callsop.telephony.dialogs import CallEvent
@@ -76,6 +79,30 @@ def test_a_pbx_call_rings_is_answered_held_and_scored(
     assert verdicts["hold.max-duration"] == "fail"
     assert verdicts["close.customer-hangs-up-first"] == "pass"
     assert PbxEvent.objects.filter(processed_at__isnull=True).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)  # the worker's heartbeat runs on a thread of its own
+def test_with_a_worker_running_a_call_the_pbx_ends_is_graded_by_its_job(
+    world: World, lines: None, t0: datetime
+) -> None:
+    jobs.worker_beat("worker-beside-the-feed")
+    s = t0.timestamp()
+    _feed(
+        _ev("offered", s), _ev("answered", s + 5, callee="101"), _ev("hangup", s + 40, by="caller")
+    )
+    call = Call.objects.get()
+    assert call.state == Call.State.ENDED
+    # The feed's process spent nothing on grading: the job waits for the worker.
+    assert not Scorecard.objects.filter(call=call).exists()
+    queued = DBTaskResult.objects.ready().get()
+    assert queued.task_path.endswith(".score_call")
+    assert queued.args_kwargs["kwargs"]["call_id"] == call.pk
+    assert queued.args_kwargs["kwargs"]["club_id"] == world.xinyi.pk
+
+    worker.drain()
+    verdicts = {f["rule"]: f["verdict"] for f in Scorecard.objects.get(call=call).findings}
+    assert verdicts["close.customer-hangs-up-first"] == "pass"
+    assert verdicts["inbound.answer-promptly"] == "pass"
 
 
 def test_repeats_are_stored_once_and_change_nothing(

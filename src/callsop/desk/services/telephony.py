@@ -39,7 +39,8 @@ from callsop.desk.models.telephony import PbxApplyClaim
 from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
-from callsop.desk.services.scoring import call_rescore, scoring_deferred
+from callsop.desk.services.jobs import workers_alive
+from callsop.desk.services.scoring import call_rescore, calls_score_after, scoring_deferred
 from callsop.desk.validation import check_event
 from callsop.engine.history import normalise_phone
 from callsop.telephony.dialogs import CallEvent as PbxCallEvent
@@ -181,8 +182,18 @@ def pbx_calls_apply(
 
 def pbx_calls_score(ended: Iterable[Ended]) -> int:
     """Scores calls the PBX ended (outside any write transaction, as an
-    amendment's rescoring is); how many it scored. A call that cannot be
-    scored is logged and left: it holds up no other."""
+    amendment's rescoring is); how many it scored. With a worker running
+    (`callsop worker`) each becomes a job for it, as a call the desk ended
+    does, so the feed's process spends nothing on grading while calls ring.
+    A call that cannot be scored is logged and left: it holds up no other."""
+    ended = list(ended)
+    if ended and workers_alive():
+        try:
+            return calls_score_after(ended)
+        except OperationalError:
+            raise  # the database is gone: the caller keeps the rest for later
+        except Exception:
+            logger.exception("calls ended by the PBX not queued for grading; graded here")
     scored = 0
     for call_id, at in ended:
         try:
