@@ -217,16 +217,20 @@ def test_pushback_counts_only_against_an_upset_caller() -> None:
     assert found is not None and found[0] == 1
 
 
-def _booking(last: str) -> Transcript:
-    return transcript(
+def _booking_turns() -> list[tuple[str, float, float, str]]:
+    return [
         ("staff", 0, 3, "您好 浦江會館 我是小周"),
         ("customer", 3.5, 9, "我想約一個普拉提體驗課"),
         ("staff", 9.5, 16, "普拉提體驗課週六上午十點和週日下午三點都有"),
         ("customer", 16.5, 22, "週六上午十點吧 要帶什麼東西嗎"),
         ("staff", 22.5, 28, "帶運動服跟身分證 我們要登記"),
         ("customer", 28.5, 30, "好"),
-        ("staff", 30.5, 40, last),
-        ("customer", 40.5, 41, "好 謝謝"),
+    ]
+
+
+def _booking(last: str) -> Transcript:
+    return transcript(
+        *_booking_turns(), ("staff", 30.5, 40, last), ("customer", 40.5, 41, "好 謝謝")
     )
 
 
@@ -250,6 +254,37 @@ def test_a_lead_in_counts_when_what_follows_restates_the_call() -> None:
     assert restates_something(t, 6, 6)
     t = _booking("我們收到會打電話跟您確認")
     assert not restates_something(t, 6, len(t.norms[6]))
+
+
+def test_a_turn_before_the_caller_raises_another_matter_does_not_close_the_call() -> None:
+    summary = "好的 那我幫您登記週六上午十點的普拉提體驗課 您帶運動服跟身分證過來就可以"
+    after = [
+        ("staff", 30.5, 40, summary),
+        ("customer", 40.5, 44, "還有 我想問你們停車方便嗎"),
+        ("staff", 44.5, 48, "地下室有停車場"),
+        ("customer", 48.5, 49, "好 謝謝"),
+    ]
+    raised = transcript(*_booking_turns()[:6], *after)
+    assert recap(raised) is None
+    # 對了 said in agreement raises nothing.
+    agreed = transcript(*_booking_turns()[:6], after[0], ("customer", 40.5, 42, "對了 沒錯 謝謝"))
+    said = recap(agreed)
+    assert said is not None and said.turn == 6
+
+
+def test_an_answer_taking_up_the_question_just_asked_is_no_recap() -> None:
+    t = transcript(
+        ("staff", 0, 3, "您好 浦江會館 我是小周"),
+        ("customer", 3.5, 9, "我搬家了 年卡可以退嗎 不用扣手續費吧"),
+        ("staff", 9.5, 16, "年卡退費要扣手續費 剩下的按月退"),
+        ("customer", 16.5, 22, "好吧 那就這樣"),
+        ("staff", 22.5, 28, "我幫您登記 下週一店長回您電話"),
+        ("customer", 28.5, 34, "那置物櫃押金可以退嗎 鑰匙要還嗎"),
+        # Its key terms are the question's (置物櫃 押金 鑰匙), with only 不用扣 before.
+        ("staff", 34.5, 40, "置物櫃押金可以退 鑰匙還回來就行 這個不用扣"),
+        ("customer", 40.5, 41, "好 謝謝"),
+    )
+    assert recap(t) is None
 
 
 def test_new_information_is_no_recap() -> None:

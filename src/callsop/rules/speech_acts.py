@@ -554,8 +554,11 @@ def recap(t: Transcript) -> Recap | None:
 
 
 # A caller bringing up another matter: 還有 or 另外 set apart at a pause,
-# or before what they go on to ask about (還有那個授權書).
-_NEW_MATTER = both_scripts("(?:^|[\\s，,。！？!?])(?:还有|另外|对了)(?:[\\s，,]|那个|一个|我|就是)")
+# or before what they go on to ask about (還有那個授權書, 對了我還想問); 對了
+# alone agrees (對了 沒錯), so it needs what follows.
+_NEW_MATTER = both_scripts(
+    "(?:^|[\\s，,。！？!?])(?:(?:还有|另外)(?:[\\s，,]|那个|一个|我|就是)|对了(?:我|还|那个))"
+)
 _NEW_MATTER_GATE = Gate("还有 另外 对了")
 
 

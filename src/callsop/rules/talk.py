@@ -596,7 +596,9 @@ def _caller_repeated_on_request(t: Transcript) -> tuple[int, int] | None:
             continue
         place = t.position[ask]
         reply = next((c for c in t.customer if t.position[c] > place), None)
-        if reply is not None and _details_of(t, [reply]):
+        if reply is not None and any(
+            _staff_said_first(t, reply, key) for _, key, _ in _details_of(t, [reply])
+        ):
             return ask, reply
     return None
 
