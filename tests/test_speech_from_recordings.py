@@ -435,3 +435,28 @@ def test_an_apology_the_recogniser_may_have_misheard_fails_nobody(heard: str) ->
         )
     )
     assert _finding(card, "outbound.apologize-unscheduled").verdict == "na"
+
+
+def _polite_call(opening: str) -> CallRecord:
+    """A machine-heard call whose clerk says 謝謝 and 再見, and `opening`."""
+    return _record(
+        speech=MACHINE,
+        utterances=[
+            {"speaker": "staff", "start": 5.5, "end": 8.0, "text": opening},
+            {"speaker": "customer", "start": 9.0, "end": 13.0, "text": "我想問瑜伽課的時間"},
+            {"speaker": "staff", "start": 14.0, "end": 19.0, "text": "週六上午十點有一堂"},
+            {"speaker": "customer", "start": 20.0, "end": 21.0, "text": "好"},
+            {"speaker": "staff", "start": 55.0, "end": 58.0, "text": "謝謝 再見"},
+        ],
+    )
+
+
+def test_two_polite_expressions_fail_on_a_machine_transcript_when_no_third_was_misheard() -> None:
+    polite = _finding(_card(_polite_call("信義會館 我是怡君")), "talk.polite-expressions")
+    assert polite.verdict == "fail"
+
+
+def test_a_polite_expression_heard_nearly_may_have_been_said() -> None:
+    # 您好 heard as 你好 (nin as ni): the clerk may well have said it.
+    polite = _finding(_card(_polite_call("你好 信義會館 我是怡君")), "talk.polite-expressions")
+    assert polite.verdict == "na"

@@ -152,18 +152,37 @@ def _alike(phrase: Sounding, window: Sequence[str], min_score: float) -> float |
 
 def partly_heard(wanted: Sequence[str], said: Sequence[str], share: float = 0.5) -> bool:
     """Whether some window of the syllables `said` holds, in place, at least
-    `share` of the syllables `wanted` (and two at least): what a recogniser
-    leaves of a phrase it misheard (不好意思打仗 for 不好意思打擾)."""
+    `share` of the syllables `wanted` (and two at least), each as said or
+    nearly (ni for nin: the same initial, the rest alike), or ends with the
+    phrase's first half as said, cut there: what a recogniser leaves of a
+    phrase it misheard (不好意思打仗 for 不好意思打擾, 你好 for 您好, 掰 for 拜拜)."""
     n = len(wanted)
     need = max(2, math.ceil(share * n))
-    if n < 2 or len(said) < need:
+    if n < 2 or not said:
         return False
     for start in range(-n + need, len(said) - need + 1):
-        same = sum(
+        kept = sum(
             1
             for k, syllable in enumerate(wanted)
-            if 0 <= start + k < len(said) and said[start + k] == syllable
+            if 0 <= start + k < len(said) and _near(syllable, said[start + k])
         )
-        if same >= need:
+        if kept >= need:
             return True
-    return False
+    # Cut where the segment ends: the phrase's first half, as said, ends it
+    # (謝謝 掰 for 謝謝 拜拜).
+    half = math.ceil(n / 2)
+    return tuple(said[-half:]) == tuple(wanted[:half])
+
+
+@lru_cache(maxsize=65536)
+def _near(wanted: str, heard: str) -> bool:
+    if wanted == heard:
+        return True
+    if _initial(wanted) != _initial(heard):
+        return False
+    from rapidfuzz import fuzz
+
+    return fuzz.ratio(wanted, heard) >= NEAR_SYLLABLE
+
+
+NEAR_SYLLABLE = 75  # nin and ni: 80; xie and xue: 67; hao and hou: 67

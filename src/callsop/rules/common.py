@@ -120,8 +120,10 @@ def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
 def maybe_misheard(call: Call, t: Transcript, list_name: str, turns: list[int]) -> bool:
     """On a machine transcript, whether staff may have said a phrase of
     `list_name` in `turns` and the recogniser misheard it: a turn heard with
-    no words, or one holding most of a phrase's syllables in place (緊稍後
-    for 請稍候). A fail with neither is no misheard word."""
+    no words, a short one cut off before the speaker goes on, or one holding
+    most of a phrase's syllables in place, as said or nearly (緊稍後 for
+    請稍候, 你好 for 您好), or ending with its first half (掰 for 拜拜). A
+    fail with none of these is no misheard word."""
     if call.speech_source != "machine":
         return False
     wanted = _phrase_sounds(call, list_name)

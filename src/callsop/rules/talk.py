@@ -15,6 +15,7 @@ from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
 from callsop.rules import details
 from callsop.rules.base import Rule, answered_or_na, seconds, speech
+from callsop.rules.common import maybe_misheard
 from callsop.rules.names import Names, names, same_surname
 from callsop.rules.speech_acts import Gate, both_scripts, pushback, recap, restates_something
 from callsop.text import (
@@ -223,11 +224,14 @@ def check_polite_expressions(call: Call) -> Outcome:
     listed = "、".join(e for e, _ in used) or "none"
     message = f"used {len(used)} of §7's polite expressions: {listed}"
     if len(used) < need:
-        # A recogniser may drop or mishear one of them, not two.
+        # A recogniser may drop or mishear one of them, not two; nor one
+        # whose sound is nowhere in what staff said.
+        unused = [name for expression, name in call.compiled.polite if expression not in dict(used)]
         return failed(
             f"{message} (< {need})",
             *(t.evidence(h) for _, h in used),
-            beyond_mishearing=need - len(used) >= 2,
+            beyond_mishearing=need - len(used) >= 2
+            or not any(maybe_misheard(call, t, name, t.staff) for name in unused),
         )
     # The first `need` of them are what decide the pass.
     return passed(f"{message} (≥ {need})", *(t.evidence(h) for _, h in used[:need]))
