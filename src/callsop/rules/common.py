@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 
 from callsop.engine.call import Call
@@ -117,16 +118,16 @@ def talk_overs(call: Call, t: Transcript) -> list[tuple[int, int, float]]:
     return found
 
 
-def maybe_misheard(call: Call, t: Transcript, list_name: str, turns: list[int]) -> bool:
-    """On a machine transcript, whether staff may have said a phrase of
-    `list_name` in `turns` and the recogniser misheard it: a turn heard with
+def maybe_misheard(call: Call, t: Transcript, list_names: Iterable[str], turns: list[int]) -> bool:
+    """On a machine transcript, whether staff may have said a phrase of one
+    of `list_names` in `turns` and the recogniser misheard it: a turn heard with
     no words, a short one cut off before the speaker goes on, or one holding
     most of a phrase's syllables in place, as said or nearly (緊稍後 for
     請稍候, 你好 for 您好), or ending with its first half (掰 for 拜拜). A
     fail with none of these is no misheard word."""
     if call.speech_source != "machine":
         return False
-    wanted = _phrase_sounds(call, list_name)
+    wanted = [sounds for name in list_names for sounds in _phrase_sounds(call, name)]
     for index in turns:
         text = t.norms[index]
         if not text or (len(text) <= SPLIT_PHRASE_CHARS and _runs_on(t, index)):

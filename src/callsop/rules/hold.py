@@ -87,26 +87,17 @@ def check_ask_before_hold(call: Call) -> Outcome:
         if asked is not None:
             evidence.append(t.turn(asked))
             continue
-        said = next(
-            (
-                h
-                for h in asks
-                if t.utterances[h.utterance].start <= hold.start
-                and t.utterances[h.utterance].end >= hold.start - window
-            ),
-            None,
-        )
+        before = [
+            i
+            for i in t.staff
+            if t.utterances[i].start <= hold.start and t.utterances[i].end >= hold.start - window
+        ]
+        said = next((h for h in asks if h.utterance in before), None)
         if said is None:
-            before = [
-                i
-                for i in t.staff
-                if t.utterances[i].start <= hold.start
-                and t.utterances[i].end >= hold.start - window
-            ]
             return failed(
                 f"hold at {hold.start:g} s without 請稍候 in the {window:g} s before",
                 {"t": hold.start},
-                beyond_mishearing=not maybe_misheard(call, t, "hold_ask", before),
+                beyond_mishearing=not maybe_misheard(call, t, ["hold_ask"], before),
             )
         evidence.append(t.evidence(said))
     return passed("asked the caller to wait before every hold", *evidence)

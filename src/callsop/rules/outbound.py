@@ -193,7 +193,7 @@ def check_apologize_unscheduled(call: Call) -> Outcome:
     if hit is None:
         return failed(
             f"unscheduled call without an apology in the first {len(turns)} staff turns",
-            beyond_mishearing=not maybe_misheard(call, t, "apologize_interrupt", turns),
+            beyond_mishearing=not maybe_misheard(call, t, ["apologize_interrupt"], turns),
         )
     return passed(f"apologised for the interruption ({hit.phrase})", t.evidence(hit))
 

@@ -15,15 +15,15 @@ def check_five_w_one_h(call: Call) -> Outcome:
     if gate := answered_or_na(call):
         return gate
     note = call.record.note
+    missing = _missing(note) if note is not None else None
     wrong_number = "wrong-number" in call.tags
-    if wrong_number and (note is None or _missing(note)):
+    if wrong_number and (missing is None or missing):
         # §2.3(4) asks only for warmth on a wrong number: there is no matter to note.
         return not_applicable("a wrong number: nothing to note")
-    if note is None and call.transcript_only:
+    if missing is None and call.transcript_only:
         return not_applicable("a transcript alone: nothing kept with the call")
-    if note is None:
+    if missing is None:
         return failed("no call note", {"field": "note"})
-    missing = _missing(note)
     if missing:
         return failed(f"the note lacks {', '.join(missing)}", {"field": "note"})
     # A wrong number noted in full is noted: the clerk did more than was owed.

@@ -226,12 +226,12 @@ def check_polite_expressions(call: Call) -> Outcome:
     if len(used) < need:
         # A recogniser may drop or mishear one of them, not two; nor one
         # whose sound is nowhere in what staff said.
-        unused = [name for expression, name in call.compiled.polite if expression not in dict(used)]
+        heard = {expression for expression, _ in used}
+        unused = [name for expression, name in call.compiled.polite if expression not in heard]
         return failed(
             f"{message} (< {need})",
             *(t.evidence(h) for _, h in used),
-            beyond_mishearing=need - len(used) >= 2
-            or not any(maybe_misheard(call, t, name, t.staff) for name in unused),
+            beyond_mishearing=need - len(used) >= 2 or not maybe_misheard(call, t, unused, t.staff),
         )
     # The first `need` of them are what decide the pass.
     return passed(f"{message} (≥ {need})", *(t.evidence(h) for _, h in used[:need]))
@@ -566,17 +566,22 @@ _ASK_TO_REPEAT = both_scripts(
 _ASK_TO_REPEAT_GATE = Gate("再念 再读 再说 再讲 再报 再跟我 再给我 再帮我 再对我 重新 重复 复述 慢")
 
 
+def _repeat_asks(t: Transcript) -> list[int]:
+    """The staff turns asking the caller to say something again, in text order."""
+    return [
+        i
+        for i in _ASK_TO_REPEAT_GATE.turns(t)
+        if t.speakers[i] == "staff" and _ASK_TO_REPEAT.search(t.norms[i])
+    ]
+
+
 def _said_again_on_request(
     t: Transcript, details: list[tuple[int, str, str]]
 ) -> dict[tuple[int, str], int]:
     """The details a caller said again because staff asked them to (麻煩您再唸一次):
     both sayings, mapped to the staff turn that asked. Having the caller
     repeat it is the SOP's own way of confirming a detail."""
-    asks = [
-        i
-        for i in _ASK_TO_REPEAT_GATE.turns(t)
-        if t.speakers[i] == "staff" and _ASK_TO_REPEAT.search(t.norms[i])
-    ]
+    asks = _repeat_asks(t)
     if not asks:
         return {}
     place = t.position
@@ -595,9 +600,7 @@ def _said_again_on_request(
 def _caller_repeated_on_request(t: Transcript) -> tuple[int, int] | None:
     """(staff turn, caller turn) where staff asked the caller to say details
     back and the caller said again what staff had given (a time, an address)."""
-    for ask in _ASK_TO_REPEAT_GATE.turns(t):
-        if t.speakers[ask] != "staff" or not _ASK_TO_REPEAT.search(t.norms[ask]):
-            continue
+    for ask in _repeat_asks(t):
         place = t.position[ask]
         reply = next((c for c in t.customer if t.position[c] > place), None)
         if reply is not None and any(

@@ -191,7 +191,6 @@ def calls_score_after(ended: list[tuple[int, datetime]]) -> int:
     here and now, so a desk with no worker still grades every call. Returns
     how many went to a worker."""
     from callsop.desk.services.jobs import workers_alive
-    from callsop.desk.tasks import score_call
 
     if not ended:
         return 0
@@ -199,6 +198,15 @@ def calls_score_after(ended: list[tuple[int, datetime]]) -> int:
         for call_id, at in ended:
             call_rescore(call_id=call_id, now=at)
         return 0
+    return calls_queue_for_grading(ended)
+
+
+def calls_queue_for_grading(ended: list[tuple[int, datetime]]) -> int:
+    """A scoring job each for a worker, for ended calls with none waiting
+    (one whose job has not started is graded by it); a call whose job could
+    not be queued is scored here. Returns how many went to a worker."""
+    from callsop.desk.tasks import score_call
+
     queued = 0
     clubs = dict(Call.objects.filter(pk__in=[pk for pk, _ in ended]).values_list("pk", "club_id"))
     # A call whose job has not started yet is graded by it: the job reads the call afresh.

@@ -40,7 +40,11 @@ from callsop.desk.services import calls as svc
 from callsop.desk.services import outbound
 from callsop.desk.services.errors import ActionError
 from callsop.desk.services.jobs import workers_alive
-from callsop.desk.services.scoring import call_rescore, calls_score_after, scoring_deferred
+from callsop.desk.services.scoring import (
+    call_rescore,
+    calls_queue_for_grading,
+    scoring_deferred,
+)
 from callsop.desk.validation import check_event
 from callsop.engine.history import normalise_phone
 from callsop.telephony.dialogs import CallEvent as PbxCallEvent
@@ -189,7 +193,7 @@ def pbx_calls_score(ended: Iterable[Ended]) -> int:
     ended = list(ended)
     if ended and workers_alive():
         try:
-            return calls_score_after(ended)
+            return calls_queue_for_grading(ended)
         except OperationalError:
             raise  # the database is gone: the caller keeps the rest for later
         except Exception:
