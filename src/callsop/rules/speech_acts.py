@@ -21,6 +21,7 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import daachorse
 
@@ -111,21 +112,53 @@ def _every_form(words: str) -> set[str]:
     return found
 
 
+# One automaton over every gate's words, and for each word the gates it opens.
+_Scan = tuple[daachorse.CharwiseDoubleArrayAhoCorasick, list[tuple[int, ...]]]
+
+
 class Gate:
     """Words one of which every match of a pattern holds, found in either
-    script in one pass over a call: the pattern then runs only on the turns
-    that hold one (most calls hold none)."""
+    script: the pattern then runs only on the turns that hold one (most
+    calls hold none). Every gate's words are found together, in one pass
+    over a call, the first time any gate is asked of it."""
+
+    _all: ClassVar[list[Gate]] = []
+    _scan: ClassVar[_Scan | None] = None
 
     def __init__(self, words: str) -> None:
-        forms = sorted({f for w in words.split() for f in _every_form(w)})
-        self._automaton = daachorse.CharwiseDoubleArrayAhoCorasick(forms)
+        self.forms = sorted({f for w in words.split() for f in _every_form(w)})
+        self.number = len(Gate._all)
+        Gate._all.append(self)
+        Gate._scan = None  # built again, with this gate's words, when next asked
 
     def turns(self, t: Transcript) -> list[int]:
         """The utterances that hold one of the words, in text order."""
-        found = self._automaton.find(t.joined)
-        if not found:
-            return []
-        return list(dict.fromkeys(t.turn_at(start) for start, _, _ in found))
+        found: list[list[int]] | None = t.memo.get("gates")
+        if found is None:
+            found = t.memo["gates"] = _gated_turns(t)
+        return found[self.number]
+
+
+def _gated_turns(t: Transcript) -> list[list[int]]:
+    """For each gate, the turns holding one of its words, in text order."""
+    if Gate._scan is None:
+        owners: dict[str, list[int]] = {}
+        for gate in Gate._all:
+            for form in gate.forms:
+                owners.setdefault(form, []).append(gate.number)
+        Gate._scan = (
+            daachorse.CharwiseDoubleArrayAhoCorasick(list(owners)),
+            [tuple(numbers) for numbers in owners.values()],
+        )
+    automaton, gates_of = Gate._scan
+    found: list[dict[int, None]] = [{} for _ in Gate._all]
+    starts, last, index = t.starts, len(t.starts) - 1, 0
+    for start, _, pattern in automaton.find_overlapping(t.joined):
+        while index < last and starts[index + 1] <= start:
+            index += 1
+        for number in gates_of[pattern]:
+            found[number][index] = None
+    return [list(turns) for turns in found]
 
 
 # -- questions ---------------------------------------------------------------
@@ -321,18 +354,17 @@ _UPSET = both_scripts(
 
 # A caller complaining, in words a complaint is made with: §2.3(7)'s
 # "unhappy or complains", heard when the desk did not tag the call.
-_COMPLAINING = both_scripts(
-    "投诉|客诉|抱怨|(?:我要|想要?|要跟你们)(?:反映|反应)|不满|很扯|太扯|离谱|太过分|很过分|太差|很烂|太烂"
-    "|搞什么|凭什么|受不了|气死|很生气|不高兴|不合理"
+_COMPLAINING = Gate(
+    "投诉 客诉 抱怨 我要反映 我要反应 想反映 想反应 想要反映 想要反应 要跟你们反映 要跟你们反应"
+    " 不满 很扯 太扯 离谱 太过分 很过分 太差 很烂 太烂 搞什么 凭什么 受不了 气死 很生气 不高兴 不合理"
 )
 
 
 def complaint_heard(t: Transcript) -> int | None:
     """The first customer turn that complains (我要反映一下, 很扯欸, 我要投诉), if any."""
-    for index in t.customer:
-        if _COMPLAINING.search(t.norms[index]):
-            return index
-    return None
+    speakers, place = t.speakers, t.position
+    heard = [i for i in _COMPLAINING.turns(t) if speakers[i] == "customer"]
+    return min(heard, key=place.__getitem__) if heard else None
 
 
 def pushback_cue(text: str) -> Cue | None:
