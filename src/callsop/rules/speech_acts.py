@@ -639,11 +639,21 @@ def restates_something(t: Transcript, index: int, after: int = 0) -> bool:
     else:
         earlier = SEP.join(t.norms[i] for i in t.order[:place])
     opening = _opening_pairs(t) if t.staff[0] != index else set()
-    later = t.later(index, t.staff)[:1]
-    for turn, start in ((index, after), *((i, 0) for i in later)):
-        pairs = _pairs(t.norms[turn][start:]) - opening
-        if sum(p in earlier for p in pairs) >= RECAP_MIN_TERMS_MARKED:
-            return True
+    if _says_again(_pairs(t.norms[index][after:]) - opening, earlier):
+        return True
+    position = t.position  # the staff's turns are in time order: the first after it
+    following = next((i for i in t.staff if position[i] > place), None)
+    return following is not None and _says_again(_pairs(t.norms[following]) - opening, earlier)
+
+
+def _says_again(pairs: set[str], earlier: str) -> bool:
+    """Whether `earlier` holds as many of `pairs` as a recap after a lead-in needs."""
+    found = 0
+    for pair in pairs:
+        if pair in earlier:
+            found += 1
+            if found == RECAP_MIN_TERMS_MARKED:
+                return True
     return False
 
 
