@@ -12,6 +12,7 @@ from callsop.engine.transcript import Transcript
 from callsop.policy import default_policy
 from callsop.record.model import SCHEMA, CallRecord, Utterance
 from callsop.rules.speech_acts import (
+    Gate,
     _load_forms,
     both_scripts,
     clarifying_cue,
@@ -27,7 +28,7 @@ from callsop.rules.speech_acts import (
     restates_something,
     spoken_holds,
 )
-from callsop.text import normalise
+from callsop.text import PhraseBook, normalise
 
 
 def plain(text: str) -> str:
@@ -453,3 +454,30 @@ def test_a_complaint_is_heard_from_the_caller(said: str, complains: bool) -> Non
         ("staff", 0.0, 2.0, "我們不會讓您覺得很扯"), ("customer", 2.5, 4.0, "好")
     )
     assert complaint_heard(staff_said) is None
+
+
+def test_a_gate_finds_its_words_in_either_script_with_or_without_the_shared_scan() -> None:
+    gate = Gate("还有 另外")  # made after the policy was compiled: not in its scan
+    turns = [
+        ("customer", 0.0, 2.0, "我想問課程"),
+        ("staff", 2.0, 4.0, "好的"),
+        ("customer", 4.0, 6.0, "還有停車的問題"),
+        ("customer", 6.0, 8.0, "另外呢"),
+    ]
+    assert gate.turns(transcript(*turns)) == [2, 3]
+    utterances = [Utterance(speaker=s, start=a, end=b, text=x) for s, a, b, x in turns]  # type: ignore[arg-type]
+    lists = {"x": ("好的",)}
+    without = Transcript(utterances, PhraseBook(lists, gap_max_chars=6, shared=["x"]))
+    marks = [()] * gate.number + [gate.forms]
+    within = Transcript(utterances, PhraseBook(lists, gap_max_chars=6, shared=["x"], marks=marks))
+    assert without.marked(gate.number) is None
+    assert within.marked(gate.number) == [2, 3] == gate.turns(within) == gate.turns(without)
+
+
+def test_a_complaint_is_heard_in_the_callers_words_not_the_staffs() -> None:
+    t = transcript(
+        ("customer", 0.0, 2.0, "你好我想問一下"),
+        ("staff", 2.0, 4.0, "如果您不滿意可以跟我說"),
+        ("customer", 4.0, 6.0, "我要反应一下你们教练的态度"),
+    )
+    assert complaint_heard(t) == 2

@@ -88,3 +88,16 @@ def test_locate_maps_back_to_the_spoken_words() -> None:
     norm = normalise(original)
     start = norm.index(normalise("請稍候"))
     assert locate(original, start, 3) == "請 稍候"
+
+
+def test_marked_words_are_found_by_the_shared_scan_turn_by_turn() -> None:
+    book = PhraseBook(
+        {"x": ["請稍候"]}, gap_max_chars=6, shared=["x"], marks=[("還有", "另外"), ("週",)]
+    )
+    norms = [normalise(t) for t in ["還有一件事", "請稍候", "另外週六還有課嗎", "好"]]
+    starts = [0]
+    for n in norms[:-1]:
+        starts.append(starts[-1] + len(n) + 1)
+    found, marked = book.scan_shared(norms, "\x1f".join(norms), starts)
+    assert [h.utterance for h in found["x"]] == [1]
+    assert marked == [[0, 2], [2]]  # each turn once, in text order

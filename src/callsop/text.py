@@ -183,7 +183,19 @@ def match_in(phrases: Iterable[Phrase], text: str, gap: int) -> tuple[int, int, 
     return best
 
 
-Owners = tuple[str, tuple[str, ...], tuple[tuple[str, "Phrase"], ...]]
+Owners = tuple[str, tuple[str, ...], tuple[tuple[str, "Phrase"], ...], tuple[int, ...]]
+
+# Word sets whose turns the rules ask of every call (what a pattern needs
+# before it is worth running), each found by the one shared scan of a
+# transcript: see `mark_words`.
+MARKS: list[tuple[str, ...]] = []
+
+
+def mark_words(words: Iterable[str]) -> int:
+    """Registers words whose turns `Transcript.marked` gives, by the number
+    returned; a book compiled after this finds them in its shared scan."""
+    MARKS.append(tuple(words))
+    return len(MARKS) - 1
 
 
 class PhraseBook:
@@ -198,6 +210,8 @@ class PhraseBook:
       turn) are looked for in those turns alone;
     - the rest, asked only when a rule applies (a hold, a complaint), get an
       automaton each, run over the transcript the first time they are asked.
+    `marks` (word sets) are found in the shared scan too: which turns hold
+    one of each set's words.
     """
 
     def __init__(
@@ -207,15 +221,17 @@ class PhraseBook:
         direct: Iterable[str] = (),
         shared: Iterable[str] = (),
         groups: Iterable[Iterable[str]] = (),
+        marks: Sequence[Iterable[str]] = (),
     ) -> None:
         self.gap = gap_max_chars
+        self.marks = len(marks)
         self.lists: dict[str, tuple[Phrase, ...]] = {
             name: tuple(form for p in phrases for form in compile_phrase(p))
             for name, phrases in lists.items()
         }
         self.direct = frozenset(direct) & set(self.lists)
         self.shared = frozenset(shared) & set(self.lists) - self.direct
-        self._shared = _automaton({n: self.lists[n] for n in self.shared})
+        self._shared = _automaton({n: self.lists[n] for n in self.shared}, marks)
         # The rest: one automaton per group of lists a rule asks for together
         # (who is calling: name, purpose), else one per list.
         rest = [n for n in self.lists if n not in self.direct and n not in self.shared]
@@ -236,6 +252,25 @@ class PhraseBook:
         utterance i starting at `starts[i]`), in text order: of every shared
         list, or of the group of lists that `list_name` belongs to."""
         matcher = self._shared if list_name is None else self._own[self.group_of[list_name]]
+        return self._scan(matcher, norms, joined, starts, [])
+
+    def scan_shared(
+        self, norms: Sequence[str], joined: str, starts: Sequence[int]
+    ) -> tuple[dict[str, list[Hit]], list[list[int]]]:
+        """The shared lists' hits, as `scan` finds them, and for each of the
+        marks the turns that hold one of its words, in text order."""
+        marked: list[dict[int, None]] = [{} for _ in range(self.marks)]
+        found = self._scan(self._shared, norms, joined, starts, marked)
+        return found, [list(turns) for turns in marked]
+
+    def _scan(
+        self,
+        matcher: Matcher | None,
+        norms: Sequence[str],
+        joined: str,
+        starts: Sequence[int],
+        marked: list[dict[int, None]],
+    ) -> dict[str, list[Hit]]:
         found: defaultdict[str, list[Hit]] = defaultdict(list)
         if matcher is None:
             return found
@@ -246,8 +281,10 @@ class PhraseBook:
         for start, end, pattern in automaton.find_overlapping(joined):
             while index < last and starts[index + 1] <= start:
                 index += 1
+            words, singles, gapped, marks = owners[pattern]
+            for number in marks:
+                marked[number][index] = None
             local = start - starts[index]
-            words, singles, gapped = owners[pattern]
             if singles:
                 hit = make(Hit, (index, local, local + end - start, words))
                 for name in singles:
@@ -262,22 +299,32 @@ class PhraseBook:
 Matcher = tuple[daachorse.CharwiseDoubleArrayAhoCorasick, list[Owners]]
 
 
-def _automaton(lists: dict[str, tuple[Phrase, ...]]) -> Matcher | None:
-    """One automaton over the anchors of `lists`, and for each anchor the
-    lists that own it: (words, single-piece lists, gapped phrases)."""
+def _automaton(
+    lists: dict[str, tuple[Phrase, ...]], marks: Sequence[Iterable[str]] = ()
+) -> Matcher | None:
+    """One automaton over the anchors of `lists` and the words of `marks`,
+    and for each: the lists that own it (words, single-piece lists, gapped
+    phrases) and the marks it belongs to."""
     anchors: dict[str, dict[tuple[str, tuple[str, ...]], Phrase]] = {}
     for name, phrases in lists.items():
         for phrase in phrases:
             owners = anchors.setdefault(phrase.pieces[phrase.anchor], {})
             owners.setdefault((name, phrase.pieces), phrase)  # one hit per list and words
+    marks_of: dict[str, list[int]] = {}
+    for number, words in enumerate(marks):
+        for word in dict.fromkeys(words):
+            anchors.setdefault(word, {})
+            marks_of.setdefault(word, []).append(number)
     if not anchors:
         return None
     entries: list[Owners] = []
-    for owned in anchors.values():
+    for anchor, owned in anchors.items():
         singles = [(name, p.text) for (name, pieces), p in owned.items() if len(pieces) == 1]
         gapped = tuple((name, p) for (name, pieces), p in owned.items() if len(pieces) > 1)
         words = singles[0][1] if singles else ""
-        entries.append((words, tuple(name for name, _ in singles), gapped))
+        entries.append(
+            (words, tuple(name for name, _ in singles), gapped, tuple(marks_of.get(anchor, ())))
+        )
     return daachorse.CharwiseDoubleArrayAhoCorasick(list(anchors)), entries
 
 

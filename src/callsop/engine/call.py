@@ -12,7 +12,7 @@ from callsop.engine.transcript import Transcript
 from callsop.policy import Policy
 from callsop.record.model import CallRecord
 from callsop.soundalike import SoundBook
-from callsop.text import PhraseBook, normalise, script_forms
+from callsop.text import MARKS, PhraseBook, normalise, script_forms
 
 # Phrase lists only ever asked of a turn or two (the first staff turn, the
 # reply to an offer): matched directly, not carried through the scan.
@@ -100,7 +100,11 @@ class Compiled:
             lists[f"polite:{expression}"] = variants
         lists["club_names"] = (*policy.club.names, *policy.club.name_suffixes)
         shared = [n for n in lists if n in SHARED_LISTS or n.startswith("polite:")]
-        book = PhraseBook(lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared, LAZY_GROUPS)
+        import callsop.rules  # noqa: F401  (its gates' words join the shared scan)
+
+        book = PhraseBook(
+            lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared, LAZY_GROUPS, tuple(MARKS)
+        )
         surnames = frozenset(f for s in policy.phrases["surnames"] for f in script_forms(s))
         repeat = policy.speech.filler_repeats - 1
         return cls(

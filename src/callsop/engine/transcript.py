@@ -57,8 +57,19 @@ class Transcript:
         self._lazy: dict[str, list[Hit]] = {}  # hits of lists scanned on demand
 
     @cached_property
+    def _shared(self) -> tuple[dict[str, list[Hit]], list[list[int]]]:
+        return self.book.scan_shared(self.norms, self.joined, self.starts)
+
+    @property
     def _hits(self) -> dict[str, list[Hit]]:
-        return self.book.scan(self.norms, self.joined, self.starts)
+        return self._shared[0]
+
+    def marked(self, mark: int) -> list[int] | None:
+        """The turns holding a word of mark `mark` (see `text.mark_words`), in
+        text order; None when the policy was compiled before it was registered."""
+        if mark >= self.book.marks:
+            return None
+        return self._shared[1][mark]
 
     def _own_hits(self, list_name: str) -> list[Hit]:
         if list_name not in self._lazy:

@@ -21,12 +21,11 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import daachorse
 
 from callsop.engine.transcript import Transcript
-from callsop.text import SEP, converter
+from callsop.text import SEP, converter, mark_words
 
 # Each CJK character's forms in either script (周 -> 周週, 么 -> 么麼麽), as
 # OpenCC gives them: shipped as a table, since loading the four OpenCC
@@ -112,53 +111,26 @@ def _every_form(words: str) -> set[str]:
     return found
 
 
-# One automaton over every gate's words, and for each word the gates it opens.
-_Scan = tuple[daachorse.CharwiseDoubleArrayAhoCorasick, list[tuple[int, ...]]]
-
-
 class Gate:
     """Words one of which every match of a pattern holds, found in either
     script: the pattern then runs only on the turns that hold one (most
-    calls hold none). Every gate's words are found together, in one pass
-    over a call, the first time any gate is asked of it."""
-
-    _all: ClassVar[list[Gate]] = []
-    _scan: ClassVar[_Scan | None] = None
+    calls hold none). The words are found by the transcript's one shared
+    scan (they are registered with `mark_words`)."""
 
     def __init__(self, words: str) -> None:
         self.forms = sorted({f for w in words.split() for f in _every_form(w)})
-        self.number = len(Gate._all)
-        Gate._all.append(self)
-        Gate._scan = None  # built again, with this gate's words, when next asked
+        self.number = mark_words(self.forms)
+        self._automaton: daachorse.CharwiseDoubleArrayAhoCorasick | None = None
 
     def turns(self, t: Transcript) -> list[int]:
         """The utterances that hold one of the words, in text order."""
-        found: list[list[int]] | None = t.memo.get("gates")
-        if found is None:
-            found = t.memo["gates"] = _gated_turns(t)
-        return found[self.number]
-
-
-def _gated_turns(t: Transcript) -> list[list[int]]:
-    """For each gate, the turns holding one of its words, in text order."""
-    if Gate._scan is None:
-        owners: dict[str, list[int]] = {}
-        for gate in Gate._all:
-            for form in gate.forms:
-                owners.setdefault(form, []).append(gate.number)
-        Gate._scan = (
-            daachorse.CharwiseDoubleArrayAhoCorasick(list(owners)),
-            [tuple(numbers) for numbers in owners.values()],
-        )
-    automaton, gates_of = Gate._scan
-    found: list[dict[int, None]] = [{} for _ in Gate._all]
-    starts, last, index = t.starts, len(t.starts) - 1, 0
-    for start, _, pattern in automaton.find_overlapping(t.joined):
-        while index < last and starts[index + 1] <= start:
-            index += 1
-        for number in gates_of[pattern]:
-            found[number][index] = None
-    return [list(turns) for turns in found]
+        found = t.marked(self.number)
+        if found is not None:
+            return found
+        # A policy compiled before this gate was made: the gate looks itself.
+        if self._automaton is None:
+            self._automaton = daachorse.CharwiseDoubleArrayAhoCorasick(self.forms)
+        return list(dict.fromkeys(t.turn_at(at) for at, _, _ in self._automaton.find(t.joined)))
 
 
 # -- questions ---------------------------------------------------------------
