@@ -46,6 +46,10 @@ SHARED_LISTS = (
 )
 
 
+# The policy's fillers strung together (嗯嗯嗯), as one more shared list:
+# found as written, never by sound.
+FILLER_STRINGS = "filler_strings"
+
 # Lists a rule asks for together, scanned in one pass when it does.
 LAZY_GROUPS = (("ask_name", "ask_purpose", "purpose_given"),)
 
@@ -57,7 +61,6 @@ class Compiled:
     policy: Policy
     book: PhraseBook
     surnames: frozenset[str]  # in both scripts
-    fillers: tuple[str, ...]  # each filler repeated, as it would be strung
     club_names: frozenset[str]
     polite: tuple[tuple[str, str], ...]  # (expression, its phrase list's name)
     machine_weak: frozenset[str] = frozenset()  # rules na on a machine transcript
@@ -70,7 +73,7 @@ class Compiled:
             m = self.policy.matching
             self._sounds.append(
                 SoundBook(
-                    self.book.lists,
+                    {n: v for n, v in self.book.lists.items() if n != FILLER_STRINGS},
                     homophone_min=m.homophone_min_chars,
                     fuzzy_min=m.fuzzy_min_chars,
                     min_score=m.fuzzy_min_score,
@@ -99,27 +102,24 @@ class Compiled:
         for expression, variants in policy.polite.items():
             lists[f"polite:{expression}"] = variants
         lists["club_names"] = (*policy.club.names, *policy.club.name_suffixes)
-        shared = [n for n in lists if n in SHARED_LISTS or n.startswith("polite:")]
+        times = policy.speech.filler_repeats
+        fillers = tuple(
+            sorted({form * times for w in policy.phrases["fillers"] for form in script_forms(w)})
+        )
+        lists[FILLER_STRINGS] = fillers
+        shared = [
+            n for n in lists if n in SHARED_LISTS or n == FILLER_STRINGS or n.startswith("polite:")
+        ]
         import callsop.rules  # noqa: F401  (its gates' words join the shared scan)
 
         book = PhraseBook(
             lists, policy.matching.gap_max_chars, DIRECT_LISTS, shared, LAZY_GROUPS, tuple(MARKS)
         )
         surnames = frozenset(f for s in policy.phrases["surnames"] for f in script_forms(s))
-        repeat = policy.speech.filler_repeats - 1
         return cls(
             policy=policy,
             book=book,
             surnames=surnames,
-            fillers=tuple(
-                sorted(
-                    {
-                        form * (repeat + 1)
-                        for w in policy.phrases["fillers"]
-                        for form in script_forms(w)
-                    }
-                )
-            ),
             club_names=frozenset(f for n in policy.club.names for f in script_forms(n)),
             polite=tuple((e, f"polite:{e}") for e in policy.polite),
             machine_weak=frozenset(policy.matching.machine_weak_rules),

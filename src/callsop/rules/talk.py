@@ -9,7 +9,7 @@ from itertools import accumulate
 
 from rapidfuzz.distance import Indel
 
-from callsop.engine.call import Call
+from callsop.engine.call import FILLER_STRINGS, Call
 from callsop.engine.findings import Outcome, failed, not_applicable, passed
 from callsop.engine.history import normalise_phone
 from callsop.engine.transcript import Transcript
@@ -131,17 +131,9 @@ def check_no_filler_strings(call: Call) -> Outcome:
     t = _speech_answered(call)
     if isinstance(t, Outcome):
         return t
-    joined = t.joined  # SEP keeps turns apart
-    strung = []
-    for string in call.compiled.fillers:
-        at = joined.find(string)
-        while at >= 0:
-            if t.speakers[t.turn_at(at)] == "staff":
-                strung.append(t.turn_at(at))
-                break
-            at = joined.find(string, at + 1)
-    if strung:
-        i = min(strung, key=t.position.__getitem__)
+    strung = t.first(FILLER_STRINGS, "staff")  # the policy's fillers, strung together
+    if strung is not None:
+        i = strung.utterance
         return failed(f"strung fillers together: {t.utterances[i].text}", t.turn(i))
     return passed(f"no filler strings in {len(t.staff)} staff turns")
 
