@@ -244,8 +244,8 @@ _UNIT = re.compile(_UNIT_WORDS)
 _HUNDREDS = frozenset("百千萬万")
 _APPROX = frozenset("多幾几")
 # A sum said without its unit is one after a word of paying (轉一千二過去,
-# 刷了三千六), in hundreds or more.
-_PAYING = re.compile("(轉|转|匯|汇|付|繳|缴|交|刷|退|花|賠|赔|儲值|储值)(了|過|过)?$")
+# 刷了三千六, 被扣了一千八, 一筆一千八), in hundreds or more.
+_PAYING = re.compile("(轉|转|匯|汇|付|繳|缴|交|刷|退|花|賠|赔|扣|筆|笔|儲值|储值)(了|過|过)?$")
 
 
 @lru_cache(maxsize=4096)

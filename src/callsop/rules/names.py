@@ -197,6 +197,8 @@ _INTRODUCTION_CHARS = 16
 # to this many characters before the surname make it no address.
 _COLLEAGUE = re.compile("我們|我们|轉給|转给|轉接|转接|本館|本馆")
 _COLLEAGUE_CHARS = 8
+# ...unless 您 follows the title: 我們有三位女教練 陳小姐您是想減脂嗎 speaks to her.
+_YOU = frozenset("您你妳")
 # A wife introduced by her husband's name (我是沈家豪的太太) is addressed by
 # his surname (沈太太); no other relation says what the caller is called.
 _WIFE = re.compile("的(?:太太|夫人|老婆|牽手)")
@@ -285,7 +287,10 @@ def names(call: Call, t: Transcript) -> Names:
         turn = hit.utterance
         if t.speakers[turn] == "staff":
             start = hit.start - len(surname)
-            if _COLLEAGUE.search(t.norms[turn], max(0, start - _COLLEAGUE_CHARS), start):
+            norm = t.norms[turn]
+            if norm[hit.end : hit.end + 1] not in _YOU and _COLLEAGUE.search(
+                norm, max(0, start - _COLLEAGUE_CHARS), start
+            ):
                 continue  # 轉給我們業務王經理: a colleague spoken of, no one addressed
             words = locate(t.texts[turn], start, hit.end - start)
             said_by_staff.setdefault(turn, []).append((to_simplified(surname), words))
