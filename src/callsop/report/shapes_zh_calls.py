@@ -143,6 +143,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
         "需要{w}，卻沒有詢問也沒有記下聯絡電話",
     ),
     (r"asked for a contact number \((?P<p>.+)\)", "已詢問聯絡電話（「{p}」）"),
+    (
+        r"the caller gave the number they call from \((?P<p>.+); customer\.phone\)",
+        "來電者說用來電號碼聯絡（「{p}」）",
+    ),
     ("no visitor broke off the call", "沒有因訪客中斷通話"),
     (
         "broke off for a visitor; no callback task on the record",

@@ -264,9 +264,28 @@ def check_ask_contact_details(call: Call) -> Outcome:
     if isinstance(t, Outcome):
         return not_applicable(f"{owed} owed; no number on the record and no transcript")
     hit = t.first("ask_contact", "staff")
-    if hit is None:
-        return failed(f"{owed} owed, but no contact number asked for or recorded")
-    return passed(f"asked for a contact number ({hit.phrase})", t.evidence(hit))
+    if hit is not None:
+        return passed(f"asked for a contact number ({hit.phrase})", t.evidence(hit))
+    # The caller naming the line they call from (回我這支就好) gives that number.
+    if customer is not None and customer.phone:
+        for turn in t.customer:
+            said = _THIS_NUMBER.search(t.norms[turn])
+            if said is not None:
+                words = locate(t.texts[turn], said.start(), said.end() - said.start())
+                return passed(
+                    f"the caller gave the number they call from ({words}; customer.phone)",
+                    t.turn(turn, words),
+                    {"field": "customer.phone"},
+                )
+    return failed(f"{owed} owed, but no contact number asked for or recorded")
+
+
+# A caller giving the number they call from for the follow-up: 我这个号码就行,
+# 打这支就好, 回我这个电话.
+_THIS_NUMBER = both_scripts(
+    "(?:打|回|拨|联络|联系|找)(?:给)?我?(?:这个|这支|这只)(?:号码|号|电话|手机)?"
+    "|(?:这个|这支|这只)(?:号码|号|电话|手机)(?:就)?(?:好|行|可以)"
+)
 
 
 def check_visitor_callback(call: Call) -> Outcome:
