@@ -481,3 +481,20 @@ def test_a_complaint_is_heard_in_the_callers_words_not_the_staffs() -> None:
         ("customer", 4.0, 6.0, "我要反应一下你们教练的态度"),
     )
     assert complaint_heard(t) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "gives"),
+    [
+        ("行 你们看完给我回个电话 我这个号码就行", True),
+        ("打這支就好", True),
+        ("回我這個電話", True),
+        ("聯絡我這支手機", True),
+        ("我要找這個教練", False),
+        ("你回這個喔", False),
+    ],
+)
+def test_a_caller_names_the_line_they_call_from(text: str, gives: bool) -> None:
+    from callsop.rules.inbound import _THIS_NUMBER
+
+    assert (_THIS_NUMBER.search(plain(text)) is not None) is gives

@@ -283,7 +283,7 @@ def check_ask_contact_details(call: Call) -> Outcome:
 # A caller giving the number they call from for the follow-up: 我这个号码就行,
 # 打这支就好, 回我这个电话.
 _THIS_NUMBER = both_scripts(
-    "(?:打|回|拨|联络|联系|找)(?:给)?我?(?:这个|这支|这只)(?:号码|号|电话|手机)?"
+    "(?:打|回|拨|联络|联系|找)(?:给)?我?(?:(?:这个|这只)(?:号码|号|电话|手机)|这支(?:号码|电话|手机)?)"
     "|(?:这个|这支|这只)(?:号码|号|电话|手机)(?:就)?(?:好|行|可以)"
 )
 
