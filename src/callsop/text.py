@@ -246,18 +246,17 @@ class PhraseBook:
                 self.group_of.update(dict.fromkeys(key, key))
 
     def scan(
-        self, norms: Sequence[str], joined: str, starts: Sequence[int], list_name: str | None = None
+        self, norms: Sequence[str], joined: str, starts: Sequence[int], list_name: str
     ) -> dict[str, list[Hit]]:
         """Hits in the utterances `norms` (joined by SEP into `joined`,
-        utterance i starting at `starts[i]`), in text order: of every shared
-        list, or of the group of lists that `list_name` belongs to."""
-        matcher = self._shared if list_name is None else self._own[self.group_of[list_name]]
-        return self._scan(matcher, norms, joined, starts, [])
+        utterance i starting at `starts[i]`), in text order, of the group of
+        lists that `list_name` belongs to (a shared list: `scan_shared`)."""
+        return self._scan(self._own[self.group_of[list_name]], norms, joined, starts, [])
 
     def scan_shared(
         self, norms: Sequence[str], joined: str, starts: Sequence[int]
     ) -> tuple[dict[str, list[Hit]], list[list[int]]]:
-        """The shared lists' hits, as `scan` finds them, and for each of the
+        """The hits of every shared list, in text order, and for each of the
         marks the turns that hold one of its words, in text order."""
         marked: list[dict[int, None]] = [{} for _ in range(self.marks)]
         found = self._scan(self._shared, norms, joined, starts, marked)
