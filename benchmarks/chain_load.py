@@ -17,7 +17,10 @@ does, so setting up does not spend minutes hashing). It then, for each N of
     first `hello` fetches #ringing, a later one both);
   - has `--working` of the clerks (one per club) work calls on the call
     screen at the same time, with the call screen's own requests
-    (benchmarks/desk_load.py's clerks: answer, autosaves, hold, resume, end);
+    (benchmarks/desk_load.py's clerks: answer, autosaves, hold, resume, end).
+    Their first calls start at random over one call's length and are counted
+    once all are at work, as a chain's clerks work out of step;
+    `--together` starts them all within one think and counts that surge;
   - rings `--ring-rate` calls a second through the signed webhook (POST
     /telephony/webhook/, an `offered` event on a random club's line), each
     cancelled by the caller `--ring-for` seconds later.
@@ -484,16 +487,46 @@ async def ring(
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+# A call on the call screen takes this many steps with a think after each
+# (answer, four autosaves, hold, resume, end, …): clerks who start their
+# first call spread over one call's length work out of step, as a chain's
+# clerks do, whose callers ring at random.
+STEPS_A_CALL = 10
+
+
+class Counted(desk_load.Stats):
+    """The clerks' latencies from the moment counting starts (errors always)."""
+
+    counting = False
+
+    def add(self, label: str, seconds: float | None, error: str | None) -> None:
+        super().add(label, seconds if self.counting else None, error)
+
+
 class Worker(desk_load.Clerk):
     """A clerk working calls on the call screen (desk_load's clerk), logged
-    in already: the session of the desk it sits at."""
+    in already: the session of the desk it sits at. It starts its first call
+    at a random moment of the first `spread` seconds and works until
+    `spread` + `--seconds` have passed."""
 
-    def __init__(self, number: int, port: int, cookies: dict[str, str], **kwargs: Any) -> None:
+    def __init__(
+        self, number: int, port: int, cookies: dict[str, str], spread: float, **kwargs: Any
+    ) -> None:
         super().__init__(number=number, port=port, **kwargs)
         self.session = dict(cookies)
+        self.spread = spread
 
-    def log_in(self) -> None:
+    def run(self) -> None:
         self.browser.cookies.update(self.session)
+        try:
+            self.start_line.wait()
+        except threading.BrokenBarrierError:
+            return
+        self.deadline = time.perf_counter() + self.spread + self.args.seconds
+        time.sleep(self.rng.uniform(0, self.spread))
+        while time.perf_counter() < self.deadline:
+            self.one_call()
+        self.browser.close()
 
 
 def serve(port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
@@ -582,22 +615,28 @@ async def measure(
             raise SystemExit(f"desk pages failed to open: {dict(load.samples)}")
     tasks = [asyncio.create_task(d.run()) for d in opened]
     ringer = asyncio.create_task(ring(port, lines, load, args))
-    stats = desk_load.Stats()
+    stats = Counted()
     start_line = threading.Barrier(working + 1)
     options = argparse.Namespace(seconds=seconds, think=args.think, autosaves=3, seed=args.seed)
+    # Out of step (the default): the clerks' first calls spread over one
+    # call's length, counted once every clerk is at work. Together: all
+    # start within one think and are counted from the start, a surge.
+    spread = args.think[1] if args.together else sum(args.think) / 2 * STEPS_A_CALL
     clerks = [
-        Worker(n, port, sessions[n][0], stats=stats, start=start_line, args=options)
+        Worker(n, port, sessions[n][0], spread, stats=stats, start=start_line, args=options)
         for n in range(working)
     ]
     for clerk in clerks:
         clerk.start()
     await asyncio.sleep(args.warm_up)  # every desk polling or streaming, rings under way
     await asyncio.to_thread(start_line.wait, 60)
-    load.counting = True
+    if not args.together:
+        await asyncio.sleep(spread)
+    load.counting = stats.counting = True
     server_0, own_0 = desk_load.cpu_seconds(server_pid), time.process_time()
     began = time.perf_counter()
     await asyncio.sleep(seconds)
-    load.counting = False
+    load.counting = stats.counting = False
     elapsed = time.perf_counter() - began
     server_1, own_1 = desk_load.cpu_seconds(server_pid), time.process_time()
     for desk in opened:
@@ -787,6 +826,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ring-for", type=float, default=5.0, help="seconds before a cancel")
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="the clerks start their first calls at once, counted from then (a surge)",
+    )
     parser.add_argument("--ramp", action="store_true", help="also find the most desks N=1 holds")
     parser.add_argument("--ramp-by", type=int, default=100)
     parser.add_argument("--ramp-step", type=float, default=20.0)

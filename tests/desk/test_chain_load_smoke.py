@@ -31,6 +31,7 @@ def _run(mode: str) -> str:
             str(ROOT / "benchmarks/chain_load.py"),
             *("--mode", mode, "--workers", "1", "--clubs", "3", "--working", "2"),
             *("--seconds", "4", "--warm-up", "1", "--ring-rate", "2", "--ring-for", "3"),
+            *("--think", "0.2", "0.4"),  # the clerks' first calls spread over 3 s, not 20
         ],
         env=env,
         capture_output=True,
@@ -65,3 +66,5 @@ def test_a_short_polling_run_sets_up_the_chain_and_counts_every_request() -> Non
     # in a 4 s window up to one more of each at its edge (+30 a minute).
     assert 20 < float(idle[1]) <= 110 and float(idle[2]) == 0
     assert re.search(r"CPU of \d+ cores: server [\d.]+, this client [\d.]+", out), out
+    # The clerks' requests are counted once all are at work (not "inf").
+    assert re.search(r"^  call-screen actions: p95 \d+\.\d ms, 0 errors", out, re.M), out
