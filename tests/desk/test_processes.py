@@ -121,9 +121,11 @@ def test_each_request_is_one_line_without_its_query_string(world: World) -> None
         logger.removeHandler(caught)
     lines = caught.lines
     assert len(lines) == 3
-    assert re.fullmatch(r"GET /healthz 200 \d+\.\dms user=-", lines[0])
-    assert re.fullmatch(rf"GET /desk/ringing/ 200 \d+\.\dms user={world.alice.user.pk}", lines[1])
-    assert re.fullmatch(r"GET /calls/%0Anot-a-call/ 404 \d+\.\dms user=\d+", lines[2])
+    assert re.fullmatch(r"GET /healthz 200 \d+\.\dms cpu=\d+\.\dms user=-", lines[0])
+    assert re.fullmatch(
+        rf"GET /desk/ringing/ 200 \d+\.\dms cpu=\d+\.\dms user={world.alice.user.pk}", lines[1]
+    )
+    assert re.fullmatch(r"GET /calls/%0Anot-a-call/ 404 \d+\.\dms cpu=\d+\.\dms user=\d+", lines[2])
     assert not any("s3cret" in x or "since" in x for x in lines)
 
 
@@ -265,7 +267,9 @@ def test_a_call_rung_through_one_process_is_on_a_desk_served_by_another(
             assert status == 200
             health_of = json.loads(health)
             assert health_of["database"] == "ok" and health_of["queue_depth"] == 0
-    assert any(re.fullmatch(r"POST /telephony/webhook/ 202 \S+ms user=-", x) for x in one_log)
+    assert any(
+        re.fullmatch(r"POST /telephony/webhook/ 202 \S+ms cpu=\S+ms user=-", x) for x in one_log
+    )
     user = world.alice.user.pk
     ringing = [x for x in other_log if x.startswith("GET /desk/ringing/ 200 ")]
     assert len(ringing) == 2 and all(x.endswith(f"user={user}") for x in ringing)
