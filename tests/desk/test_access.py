@@ -153,3 +153,16 @@ def test_logged_out_visitors_are_sent_to_log_in(db: None) -> None:
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     page = client.get("/login/").content.decode()
     assert "登入" in page and 'lang="zh-Hant"' in page
+
+
+
+def test_an_account_that_is_no_member_of_staff_reads_nothing(world: World, ended: Call) -> None:
+    """A log-in account with no staff member (an admin made by hand) is
+    refused every desk page; a clerk logged in the same way is not."""
+    from django.contrib.auth.models import User
+
+    client = Client()
+    client.force_login(User.objects.create_user(username="admin-only", password="x" * 12))
+    for path in ("/desk/", "/desk/ringing/", "/desk/due/", *_pages(ended)):
+        assert client.get(path).status_code == 403, path
+    assert world.client(world.alice).get("/desk/ringing/").status_code == 200

@@ -37,6 +37,21 @@ def test_a_ringing_call_shows_on_every_desk_of_the_club(world: World) -> None:
     assert "0912-345-678" not in world.client(world.alice).get("/desk/ringing/").content.decode()
 
 
+def test_a_desk_reads_its_ringing_list_in_three_queries(world: World) -> None:
+    """Every open desk of a club reads #ringing again whenever one of the
+    club's calls rings or changes: the session, the user with their staff
+    member, and the calls (ringing and unclaimed at once), however many."""
+    _new_call(world)
+    svc.call_ring(club=world.xinyi, phone="0922-000-111")
+    client = world.client(world.bob)
+    client.get("/desk/ringing/")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/desk/ringing/").content.decode()
+    assert "0912-345-678" in page and "0922-000-111" in page
+    tables = [q["sql"].split(" FROM ", 1)[1].split()[0] for q in queries]
+    assert tables == ['"django_session"', '"auth_user"', '"desk_call"']
+
+
 def test_the_call_screen_shows_the_script_with_names(world: World) -> None:
     call = _new_call(world)
     client = world.client(world.alice)

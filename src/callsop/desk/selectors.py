@@ -30,21 +30,22 @@ RINGING_FOR_AT_MOST = timedelta(minutes=5)
 LATER_WITHIN = timedelta(days=1)  # the inbox lists tasks falling due in the next day
 
 
-def ringing_calls(staff: Staff, now: datetime) -> QuerySet[Call]:
-    """Incoming calls ringing at the clerk's club, not yet answered."""
-    return Call.objects.filter(
-        club_id=staff.club_pk,
-        direction="inbound",
-        state=Call.State.RINGING,
-        started_at__gte=now - RINGING_FOR_AT_MOST,
-    ).order_by("started_at")
-
-
-def unclaimed_calls(staff: Staff) -> QuerySet[Call]:
-    """Calls the PBX says were answered at a phone no one is known at."""
-    return Call.objects.filter(
-        club_id=staff.club_pk, state__in=[Call.State.TALKING, Call.State.HELD], clerk__isnull=True
-    ).order_by("started_at")
+def ringing_and_unclaimed(staff: Staff, now: datetime) -> tuple[list[Call], list[Call]]:
+    """The incoming calls ringing at the clerk's club, not yet answered, and
+    the calls the PBX says were answered at a phone no one is known at, in
+    one query: every open desk of a club reads them again each time one of
+    its calls rings or changes."""
+    ringing = Q(
+        direction="inbound", state=Call.State.RINGING, started_at__gte=now - RINGING_FOR_AT_MOST
+    )
+    unclaimed = Q(state__in=[Call.State.TALKING, Call.State.HELD], clerk__isnull=True)
+    both = list(
+        Call.objects.filter(ringing | unclaimed, club_id=staff.club_pk).order_by("started_at")
+    )
+    return (
+        [c for c in both if c.state == Call.State.RINGING],
+        [c for c in both if c.state != Call.State.RINGING],
+    )
 
 
 def my_live_calls(staff: Staff) -> QuerySet[Call]:

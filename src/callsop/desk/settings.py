@@ -155,7 +155,7 @@ MIDDLEWARE = [
 # address lock that pair out for a while; a right one before then resets it.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "callsop.desk.auth.StaffBackend",  # the user and their staff member in one query
 ]
 # Passwords set through `callsop manage addstaff` (or changepassword).
 AUTH_PASSWORD_VALIDATORS = [

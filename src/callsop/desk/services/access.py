@@ -30,13 +30,21 @@ from callsop.desk.models import (
 M = TypeVar("M", bound=Model)
 
 
+_NOT_READ = object()
+
+
 def staff_of(user: AbstractBaseUser | AnonymousUser) -> Staff:
+    """The user's staff member, with club and chain: the one the log-in
+    backend read with the user (auth.StaffBackend), else read now."""
     if not user.is_authenticated:
         raise PermissionDenied("not logged in")
-    try:
-        return Staff.objects.select_related("club", "chain").get(user_id=user.pk)
-    except Staff.DoesNotExist:
-        raise PermissionDenied("this account is not a member of staff") from None
+    state = getattr(user, "_state", None)
+    staff = state.fields_cache.get("staff", _NOT_READ) if state is not None else _NOT_READ
+    if staff is _NOT_READ:
+        staff = Staff.objects.select_related("club", "chain").filter(user_id=user.pk).first()
+    if not isinstance(staff, Staff):
+        raise PermissionDenied("this account is not a member of staff")
+    return staff
 
 
 def clubs_readable(staff: Staff) -> QuerySet[Club]:

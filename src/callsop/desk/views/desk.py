@@ -30,12 +30,13 @@ def desk(request: HttpRequest, staff: Staff) -> HttpResponse:
         return redirect("dashboard")
     now = timezone.now()
     box = selectors.inbox(staff, now, tz_of(staff))
+    ringing, unclaimed = selectors.ringing_and_unclaimed(staff, now)
     return render(
         request,
         "desk/desk.html",
         {
-            "ringing": selectors.ringing_calls(staff, now),
-            "unclaimed": selectors.unclaimed_calls(staff),
+            "ringing": ringing,
+            "unclaimed": unclaimed,
             "live": selectors.my_live_calls(staff),
             "inbox": box,
             "due": due_work(staff, now, tz_of(staff)),
@@ -58,12 +59,8 @@ def ringing(request: HttpRequest, staff: Staff) -> HttpResponse:
     """Polled by the desk every second: the calls ringing now."""
     if staff.club_id is None:
         return render(request, "desk/_ringing.html", {"ringing": Call.objects.none()})
-    calls = selectors.ringing_calls(staff, timezone.now())
-    return render(
-        request,
-        "desk/_ringing.html",
-        {"ringing": calls, "unclaimed": selectors.unclaimed_calls(staff)},
-    )
+    ringing, unclaimed = selectors.ringing_and_unclaimed(staff, timezone.now())
+    return render(request, "desk/_ringing.html", {"ringing": ringing, "unclaimed": unclaimed})
 
 
 @require_POST
