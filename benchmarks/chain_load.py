@@ -529,8 +529,12 @@ class Worker(desk_load.Clerk):
         self.browser.close()
 
 
-def serve(port: int, workers: int, log: Path) -> subprocess.Popen[bytes]:
+def serve(
+    port: int, workers: int, log: Path, threads: int | None = None
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "callsop", "serve", "--host", "127.0.0.1"]
+    if threads is not None:
+        command += ["--threads", str(threads)]
     command += ["--port", str(port), "--workers", str(workers)]
     with log.open("wb") as out:
         server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
@@ -669,7 +673,7 @@ def one_run(
     args: argparse.Namespace,
 ) -> Result:
     port = desk_load.free_port()
-    server = serve(port, workers, folder / f"server-{workers}-{desks}.log")
+    server = serve(port, workers, folder / f"server-{workers}-{desks}.log", args.threads)
     graders = [
         job_worker(folder / f"worker-{workers}-{desks}-{n}.log") for n in range(args.job_workers)
     ]
@@ -826,6 +830,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ring-for", type=float, default=5.0, help="seconds before a cancel")
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--threads", type=int, help="request threads a process (default: callsop serve's)"
+    )
     parser.add_argument(
         "--together",
         action="store_true",

@@ -140,6 +140,12 @@ def _parser() -> argparse.ArgumentParser:
                 default=1,
                 help="app processes sharing the database (default 1; more need PostgreSQL)",
             )
+            web.add_argument(
+                "--threads",
+                type=int,
+                default=None,
+                help="request threads a process (default 3; push streams take none)",
+            )
     dialer = commands.add_parser(
         "dialer",
         help="place the desk's outgoing calls through the PBX (CALLSOP_DIALER=on on the desk)",
@@ -182,7 +188,13 @@ def _web(args: argparse.Namespace) -> int:
         server.load_demo_once()
         server.print_logins()
     if not args.no_serve:
-        server.serve(args.host, args.port, workers=getattr(args, "workers", 1))
+        threads = getattr(args, "threads", None)
+        server.serve(
+            args.host,
+            args.port,
+            workers=getattr(args, "workers", 1),
+            threads=server.THREADS if threads is None else threads,
+        )
     return EXIT_OK
 
 

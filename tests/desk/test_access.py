@@ -155,7 +155,6 @@ def test_logged_out_visitors_are_sent_to_log_in(db: None) -> None:
     assert "登入" in page and 'lang="zh-Hant"' in page
 
 
-
 def test_an_account_that_is_no_member_of_staff_reads_nothing(world: World, ended: Call) -> None:
     """A log-in account with no staff member (an admin made by hand) is
     refused every desk page; a clerk logged in the same way is not."""

@@ -199,7 +199,7 @@ def _serving(env: dict[str, str], *args: str) -> Iterator[tuple[int, list[str]]]
         lines.extend(err.splitlines())
 
 
-def test_several_processes_on_sqlite_or_with_a_weak_key_are_refused(tmp_path: Path) -> None:
+def test_several_processes_on_sqlite_a_weak_key_or_no_threads_are_refused(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "callsop", "serve", "--workers", "2", "--port", str(_free_port())],
         env=_env(tmp_path, None),
@@ -219,6 +219,63 @@ def test_several_processes_on_sqlite_or_with_a_weak_key_are_refused(tmp_path: Pa
         timeout=120,
     )
     assert result.returncode == 2 and "CALLSOP_SECRET_KEY is too short" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "callsop", "serve", "--threads", "0", "--port", str(_free_port())],
+        env=_env(tmp_path, None),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and "--threads 0: give a number above 0" in result.stderr
+
+
+def test_a_client_sending_its_form_slowly_holds_no_request_thread(tmp_path: Path) -> None:
+    """With one request thread, two log-in forms sent a byte at a time still
+    leave the desk answering others at once: the server reads a body before
+    a thread takes the request. The slow forms are answered when complete."""
+    with _serving(_env(tmp_path, None), "--threads", "1") as (port, _):
+        form = b"username=nobody&password=wrong-password"
+        slow = []
+        for _ in range(2):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=30)
+            conn.sendall(
+                b"POST /login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/x-www-form-urlencoded\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(form), form[:3])
+            )
+            slow.append(conn)
+        time.sleep(0.5)  # both are waiting for the rest of their bodies
+        began = time.perf_counter()
+        assert _get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+        assert time.perf_counter() - began < 5
+        for conn in slow:
+            conn.sendall(form[3:])
+            answer = conn.recv(200)
+            assert answer.startswith(b"HTTP/1.1 403"), answer  # no CSRF token: refused, not hung
+            conn.close()
+
+
+def test_read_ahead_stops_at_its_limit_and_hands_out_every_message_in_order() -> None:
+    import asyncio
+
+    from callsop.desk.server import read_ahead
+
+    chunks = [{"type": "http.request", "body": b"x" * 400, "more_body": True} for _ in range(5)]
+    chunks[-1]["more_body"] = False
+    sent = iter([*chunks, {"type": "http.disconnect"}])
+    taken = 0
+
+    async def receive() -> Any:
+        nonlocal taken
+        taken += 1
+        return next(sent)
+
+    async def run() -> list[Any]:
+        replay = await read_ahead(receive, limit=1000)
+        assert taken == 3  # 1,200 bytes read ahead: the rest is the thread's
+        return [await replay() for _ in range(6)]
+
+    assert asyncio.run(run()) == [*chunks, {"type": "http.disconnect"}]
 
 
 @pytest.mark.django_db(transaction=True)

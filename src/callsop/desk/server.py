@@ -26,9 +26,17 @@ _demo = False
 
 SHUTDOWN_S = 3  # how long a stopping server waits for the requests under way
 STREAM_PATHS = frozenset({"/desk/push/"})  # the long-lived requests: served as coroutines
+# Request threads a process: the pages' requests hold Python's one lock
+# between their many database round trips, so more threads in a process
+# wait on one another (benchmarks/chain_load.py, 300 desks on 2 cores:
+# actions p95 about 45-60 ms with 2 or 3 threads, 80-150 ms with 8). More
+# processes, not threads, use more cores. A body is read before a thread
+# takes its request (read_ahead); a slow upload past its first MiB, or a
+# slow download, holds a thread: a buffering proxy in front spares them.
+THREADS = 3
 
 
-def asgi_application(threads: int = 8) -> Any:
+def asgi_application(threads: int = THREADS) -> Any:
     """The desk over ASGI: a push stream (views/push.py) is a coroutine of
     Django's ASGI handler, costing no thread however long it stays open; every
     other request goes to Django's WSGI handler on a fixed pool of `threads`.
@@ -47,10 +55,39 @@ def asgi_application(threads: int = 8) -> Any:
     async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in STREAM_PATHS:
             await streams(scope, receive, send)
+        elif scope["type"] == "http":
+            await pages(scope, await read_ahead(receive), send)  # type: ignore[arg-type]
         else:
             await pages(scope, receive, send)  # type: ignore[arg-type]
 
     return application
+
+
+READ_AHEAD_BYTES = 1 << 20  # every form the desk posts; an upload's first MiB
+
+
+async def read_ahead(receive: Any, limit: int = READ_AHEAD_BYTES) -> Any:
+    """Reads a request's body in the event loop before a thread takes the
+    request, so a client that sends it slowly (a bad network, or on purpose)
+    holds no thread meanwhile. Past `limit` bytes the thread reads the rest
+    as it comes, as before. Gives a `receive` that hands out what was read,
+    then what comes next."""
+    read: list[dict[str, Any]] = []
+    size = 0
+    while True:
+        message = await receive()
+        read.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+        size += len(message.get("body", b""))
+        if size >= limit:
+            break
+    read.reverse()
+
+    async def replay() -> Any:
+        return read.pop() if read else await receive()
+
+    return replay
 
 
 def setup(*, demo: bool) -> None:
@@ -100,13 +137,15 @@ def migrate() -> None:
             cursor.execute("PRAGMA optimize=0x10002")
 
 
-def workers_check(workers: int) -> None:
+def workers_check(workers: int, threads: int = THREADS) -> None:
     """Refuses more than one process where the database cannot share its writes."""
     from django.core.exceptions import ImproperlyConfigured
     from django.db import connection
 
     if workers < 1:
         raise ImproperlyConfigured(f"--workers {workers}: give a number above 0")
+    if threads < 1:
+        raise ImproperlyConfigured(f"--threads {threads}: give a number above 0")
     if workers > 1 and connection.vendor == "sqlite":
         raise ImproperlyConfigured(
             f"--workers {workers} needs PostgreSQL (DATABASE_URL=postgres://…): SQLite takes"
@@ -164,7 +203,7 @@ def _worker_class() -> type:
     return Worker
 
 
-def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
+def serve(host: str, port: int, threads: int = THREADS, workers: int = 1) -> None:
     """The desk on uvicorn: one process, or `workers` processes forked by
     gunicorn that share the database; in each, push streams are coroutines
     and the other requests run on `threads` threads (asgi_application)."""
@@ -174,7 +213,7 @@ def serve(host: str, port: int, threads: int = 8, workers: int = 1) -> None:
     try:
         if not _demo:
             secret_key_check(settings.SECRET_KEY)
-        workers_check(workers)
+        workers_check(workers, threads)
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"callsop: {exc}\n")
         raise SystemExit(2) from None
