@@ -199,34 +199,26 @@ def _serving(env: dict[str, str], *args: str) -> Iterator[tuple[int, list[str]]]
         lines.extend(err.splitlines())
 
 
-def test_several_processes_on_sqlite_a_weak_key_or_no_threads_are_refused(tmp_path: Path) -> None:
+def _refused(env: dict[str, str], *args: str) -> str:
+    """What `callsop serve ARGS` says as it refuses to start (status 2)."""
     result = subprocess.run(
-        [sys.executable, "-m", "callsop", "serve", "--workers", "2", "--port", str(_free_port())],
-        env=_env(tmp_path, None),
+        [sys.executable, "-m", "callsop", "serve", *args, "--port", str(_free_port())],
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert result.returncode == 2
-    assert "--workers 2 needs PostgreSQL" in result.stderr
+    assert result.returncode == 2, result.stderr
     assert "callsop desk: http" not in result.stderr  # refused before serving anything
-    short_key = _env(tmp_path, None) | {"CALLSOP_SECRET_KEY": "short"}
-    result = subprocess.run(
-        [sys.executable, "-m", "callsop", "serve", "--workers", "2", "--port", str(_free_port())],
-        env=short_key,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "CALLSOP_SECRET_KEY is too short" in result.stderr
-    result = subprocess.run(
-        [sys.executable, "-m", "callsop", "serve", "--threads", "0", "--port", str(_free_port())],
-        env=_env(tmp_path, None),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2 and "--threads 0: give a number above 0" in result.stderr
+    return result.stderr
+
+
+def test_several_processes_on_sqlite_a_weak_key_or_no_threads_are_refused(tmp_path: Path) -> None:
+    env = _env(tmp_path, None)
+    assert "--workers 2 needs PostgreSQL" in _refused(env, "--workers", "2")
+    short_key = env | {"CALLSOP_SECRET_KEY": "short"}
+    assert "CALLSOP_SECRET_KEY is too short" in _refused(short_key, "--workers", "2")
+    assert "--threads 0: give a number above 0" in _refused(env, "--threads", "0")
 
 
 def test_a_client_sending_its_form_slowly_holds_no_request_thread(tmp_path: Path) -> None:
