@@ -516,17 +516,12 @@ class Worker(desk_load.Clerk):
         self.session = dict(cookies)
         self.spread = spread
 
-    def run(self) -> None:
+    def log_in(self) -> None:
         self.browser.cookies.update(self.session)
-        try:
-            self.start_line.wait()
-        except threading.BrokenBarrierError:
-            return
+
+    def start_work(self) -> None:
         self.deadline = time.perf_counter() + self.spread + self.args.seconds
         time.sleep(self.rng.uniform(0, self.spread))
-        while time.perf_counter() < self.deadline:
-            self.one_call()
-        self.browser.close()
 
 
 def serve(

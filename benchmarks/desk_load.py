@@ -214,11 +214,15 @@ class Clerk(threading.Thread):
             return
         if self.failure is not None:
             return
-        self.deadline = time.perf_counter() + self.args.seconds
-        time.sleep(self.rng.uniform(0, self.args.think[1]))  # not all at once
+        self.start_work()
         while time.perf_counter() < self.deadline:
             self.one_call()
         self.browser.close()
+
+    def start_work(self) -> None:
+        """Sets when to stop, and waits a moment: the clerks start not all at once."""
+        self.deadline = time.perf_counter() + self.args.seconds
+        time.sleep(self.rng.uniform(0, self.args.think[1]))
 
     def one_call(self) -> None:
         phone = f"09{self.rng.randrange(PHONES):08d}"

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from callsop import __version__
+from callsop.desk.server import THREADS
 from callsop.policy import PolicyError, default_policy_text, load_policy
 
 EXIT_OK = 0
@@ -143,8 +144,8 @@ def _parser() -> argparse.ArgumentParser:
             web.add_argument(
                 "--threads",
                 type=int,
-                default=None,
-                help="request threads a process (default 3; push streams take none)",
+                default=THREADS,
+                help=f"request threads a process (default {THREADS}; push streams take none)",
             )
     dialer = commands.add_parser(
         "dialer",
@@ -188,12 +189,11 @@ def _web(args: argparse.Namespace) -> int:
         server.load_demo_once()
         server.print_logins()
     if not args.no_serve:
-        threads = getattr(args, "threads", None)
         server.serve(
             args.host,
             args.port,
             workers=getattr(args, "workers", 1),
-            threads=server.THREADS if threads is None else threads,
+            threads=getattr(args, "threads", THREADS),
         )
     return EXIT_OK
 

@@ -30,9 +30,14 @@ DIRECT_LISTS = (
 )
 
 
+# The policy's fillers strung together (嗯嗯嗯), as one more shared list:
+# found as written, never by sound.
+FILLER_STRINGS = "filler_strings"
+
 # Phrase lists nearly every answered call needs (and every polite:… list):
 # found in one shared scan.
 SHARED_LISTS = (
+    FILLER_STRINGS,
     "arguing",
     "titles",
     "caller_name_given",
@@ -45,10 +50,6 @@ SHARED_LISTS = (
     "hold_ask",
 )
 
-
-# The policy's fillers strung together (嗯嗯嗯), as one more shared list:
-# found as written, never by sound.
-FILLER_STRINGS = "filler_strings"
 
 # Lists a rule asks for together, scanned in one pass when it does.
 LAZY_GROUPS = (("ask_name", "ask_purpose", "purpose_given"),)
@@ -107,9 +108,7 @@ class Compiled:
             sorted({form * times for w in policy.phrases["fillers"] for form in script_forms(w)})
         )
         lists[FILLER_STRINGS] = fillers
-        shared = [
-            n for n in lists if n in SHARED_LISTS or n == FILLER_STRINGS or n.startswith("polite:")
-        ]
+        shared = [n for n in lists if n in SHARED_LISTS or n.startswith("polite:")]
         import callsop.rules  # noqa: F401  (its gates' words join the shared scan)
 
         book = PhraseBook(
